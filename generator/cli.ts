@@ -1,0 +1,71 @@
+/**
+ * generator/cli.ts — `gen-trainer <spec.ts...> [--out-dir DIR] [--check] [--stdout]`.
+ *
+ * Exit codes: 0 ok; 1 an invalid spec, or --check found generated code that differs (the diff
+ * is printed); 2 usage or file errors. User errors never print a stack trace.
+ */
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { formatDiagnostic, UsageError } from "./diagnostics.ts";
+import { generate } from "./generate.ts";
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed: { specs: string[]; outDir: string; check: boolean; stdout: boolean };
+  try {
+    const result = await yargs(argv)
+      .scriptName("gen-trainer")
+      .usage("$0 <spec.ts...> [--out-dir DIR] [--check] [--stdout]\n\nGenerates <out-dir>/<name>/train.ts, one training program per spec.")
+      .command("$0 <specs..>", false)
+      .positional("specs", { type: "string", array: true, demandOption: true, describe: "spec files (export default defineTrainer({...}))" })
+      .option("out-dir", { type: "string", default: "generated", describe: "folder of the generated programs" })
+      .option("check", { type: "boolean", default: false, describe: "write nothing; exit 1 with a diff if generated code is not what the generator emits" })
+      .option("stdout", { type: "boolean", default: false, describe: "print the generated program instead of writing it" })
+      .strict()
+      .exitProcess(false)
+      .fail((message, error) => {
+        throw new UsageError(message ?? error?.message ?? "invalid arguments");
+      })
+      .help()
+      .version(false)
+      .parseAsync();
+    if (result.help) return 0;
+    if (result.check && result.stdout) throw new UsageError("--check and --stdout cannot be used together");
+    parsed = { specs: result.specs as string[], outDir: result["out-dir"], check: result.check, stdout: result.stdout };
+  } catch (error) {
+    process.stderr.write(`gen-trainer: ${(error as Error).message}\nRun gen-trainer --help for usage.\n`);
+    return 2;
+  }
+  try {
+    const result = await generate(parsed.specs, { outDir: parsed.outDir, check: parsed.check, stdout: parsed.stdout });
+    for (const d of result.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
+    if (result.diagnostics.length > 0) {
+      process.stderr.write(`${result.diagnostics.length} problem${result.diagnostics.length === 1 ? "" : "s"}; nothing was written.\n`);
+      return 1;
+    }
+    if (parsed.stdout) {
+      for (const p of result.programs) process.stdout.write(p.code);
+      return 0;
+    }
+    if (parsed.check) {
+      for (const d of result.differences) process.stdout.write(d.diff);
+      if (result.differences.length > 0) {
+        process.stderr.write(`${result.differences.length} generated file${result.differences.length === 1 ? " is" : "s are"} out of date: run \`npm run generate\` and commit the result.\n`);
+        return 1;
+      }
+      process.stderr.write(`${result.programs.length} generated program${result.programs.length === 1 ? "" : "s"} up to date.\n`);
+      return 0;
+    }
+    for (const p of result.programs) process.stderr.write(`wrote ${p.outputPath}\n`);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`gen-trainer: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+export async function run(): Promise<void> {
+  process.exitCode = await main(hideBin(process.argv));
+}

@@ -1,0 +1,78 @@
+/**
+ * generator/generate.ts — the whole pipeline for a list of specs: load → validate → plan → emit,
+ * then write (or compare, with --check; or print, with --stdout).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, sep } from "node:path";
+import { type Diagnostic, formatDiagnostic } from "./diagnostics.ts";
+import { emitProgram } from "./emit.ts";
+import { createSpecProject, loadSpecs } from "./load-spec.ts";
+import { buildPlan, type TrainingPlan } from "./plan.ts";
+import { unifiedDiff } from "./unified-diff.ts";
+import { validateSpec } from "./validate.ts";
+
+export interface GenerateOptions {
+  outDir: string;
+  check: boolean;
+  stdout: boolean;
+}
+
+export interface GeneratedProgram {
+  specPath: string;
+  outputPath: string;
+  plan: TrainingPlan;
+  code: string;
+}
+
+export interface GenerateResult {
+  programs: GeneratedProgram[];
+  diagnostics: Diagnostic[];
+  /** --check: files that differ from what the generator emits, with their diffs. */
+  differences: { path: string; diff: string }[];
+}
+
+/** Loads, validates, plans and renders every spec; writes nothing. */
+export async function renderSpecs(specPaths: readonly string[], outDir: string): Promise<Omit<GenerateResult, "differences">> {
+  const project = createSpecProject();
+  const programs: GeneratedProgram[] = [];
+  const diagnostics: Diagnostic[] = [];
+  const names = new Map<string, string>();
+  for (const { spec, diagnostics: loadDiagnostics } of await loadSpecs(specPaths, project)) {
+    diagnostics.push(...loadDiagnostics);
+    if (!spec) continue;
+    const problems = validateSpec(spec);
+    diagnostics.push(...problems);
+    if (problems.length > 0 || loadDiagnostics.length > 0) continue;
+    const name = (spec.value as { name: string }).name;
+    const clash = names.get(name);
+    if (clash) {
+      const at = spec.source.positions.get("name") ?? spec.source.root;
+      diagnostics.push({ file: spec.displayPath, ...at, code: "E_NAME_CLASH", message: `name "${name}" is also used by ${clash}; both would write ${outDir}/${name}/train.ts. Rename one.` });
+      continue;
+    }
+    names.set(name, spec.displayPath);
+    const outputPath = join(outDir, name, "train.ts");
+    const plan = buildPlan(spec, outputPath);
+    programs.push({ specPath: spec.displayPath, outputPath: relative(process.cwd(), outputPath).split(sep).join("/"), plan, code: await emitProgram(plan) });
+  }
+  return { programs, diagnostics };
+}
+
+export async function generate(specPaths: readonly string[], options: GenerateOptions): Promise<GenerateResult> {
+  const { programs, diagnostics } = await renderSpecs(specPaths, options.outDir);
+  const differences: GenerateResult["differences"] = [];
+  if (diagnostics.length > 0) return { programs, diagnostics, differences };
+  for (const program of programs) {
+    if (options.stdout) continue;
+    if (options.check) {
+      const current = existsSync(program.outputPath) ? readFileSync(program.outputPath, "utf8") : "";
+      if (current !== program.code) differences.push({ path: program.outputPath, diff: unifiedDiff(program.outputPath, current, program.code) });
+    } else {
+      mkdirSync(dirname(program.outputPath), { recursive: true });
+      writeFileSync(program.outputPath, program.code);
+    }
+  }
+  return { programs, diagnostics, differences };
+}
+
+export { formatDiagnostic };

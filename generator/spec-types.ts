@@ -1,0 +1,132 @@
+/**
+ * generator/spec-types.ts — the types of a training spec (`my.spec.ts`).
+ *
+ * A spec is `export default defineTrainer({ name, model, data, args })`. `args` are Hugging Face
+ * TrainingArguments in camelCase, with HF's defaults (the planner is the one place that knows
+ * them). These types are what a spec is type-checked against; the validator then checks values
+ * (ranges, cross-field rules) that types cannot express.
+ */
+
+/** A GPT-style causal decoder over characters, written for speed on the wasm backend. */
+export interface CharTransformerPreset {
+  preset: "char-transformer";
+  /** Width of the residual stream. */
+  dModel: number;
+  /** Number of transformer blocks. */
+  layers: number;
+  /** Attention heads; must divide dModel. */
+  heads: number;
+  /** Longest sequence the model attends over (position embeddings). */
+  contextLength: number;
+}
+
+/** A next-token MLP over a fixed window of previous tokens (Bengio et al. 2003). */
+export interface MlpPreset {
+  preset: "mlp";
+  /** Sizes of the hidden layers, e.g. [128, 128]. */
+  hidden: number[];
+  /** Previous tokens the MLP sees (default 4). */
+  window?: number;
+  /** Size of each token embedding (default 16). */
+  embedding?: number;
+}
+
+/** A module whose default export is `(context: ModelContext) => ModelDefinition` (or a DatasetDefinition factory for data). Path relative to the spec file. */
+export interface ModuleRef {
+  module: string;
+}
+
+export type ModelSpec = CharTransformerPreset | MlpPreset | ModuleRef;
+
+/** Synthetic sums "123+456=579": the model learns to add. */
+export interface AdditionPreset {
+  preset: "addition";
+  /** Digits of each operand (1-6). */
+  digits: number;
+  /** Training problems (default 20000, capped by how many exist). */
+  trainExamples?: number;
+  /** Held-out problems, never seen in training (default 500). */
+  evalExamples?: number;
+  /** Write answers least-significant digit first, which is much easier to learn (default true). */
+  reverseAnswer?: boolean;
+  /** Seed of the problem generator (default: args.seed). */
+  seed?: number;
+}
+
+/** A character-level language model over a text file. */
+export interface TextData {
+  /** UTF-8 text file, relative to the spec file. */
+  text: string;
+  /** Fraction of the text (its tail) held out for evaluation (default 0.1). */
+  evalFraction?: number;
+  /** Characters per training sequence (default: the model's contextLength, else 64). */
+  sequenceLength?: number;
+}
+
+export type DataSpec = AdditionPreset | TextData | ModuleRef;
+
+export type IntervalStrategy = "no" | "steps" | "epoch";
+export type SaveStrategy = "no" | "steps" | "epoch" | "best";
+export type LrSchedulerType = "linear" | "cosine" | "constant" | "constant_with_warmup";
+export type ReportTo = "console" | "jsonl";
+
+/** GradScaler settings (torch defaults: 2^16, 2.0, 0.5, 2000, no minimum). */
+export interface Fp16ScalerArgs {
+  initScale?: number;
+  growthFactor?: number;
+  backoffFactor?: number;
+  growthInterval?: number;
+  /** Floor of the scale, against repeated overflow driving it to 0 (default none). */
+  minScale?: number;
+}
+
+/** Hugging Face TrainingArguments, camelCase. Every field is optional and has HF's default. */
+export interface TrainingArgs {
+  outputDir?: string;
+  perDeviceTrainBatchSize?: number;
+  perDeviceEvalBatchSize?: number;
+  numTrainEpochs?: number;
+  maxSteps?: number;
+  learningRate?: number;
+  weightDecay?: number;
+  adamBeta1?: number;
+  adamBeta2?: number;
+  adamEpsilon?: number;
+  lrSchedulerType?: LrSchedulerType;
+  warmupSteps?: number;
+  warmupRatio?: number;
+  loggingStrategy?: IntervalStrategy;
+  loggingSteps?: number;
+  loggingFirstStep?: boolean;
+  evalStrategy?: IntervalStrategy;
+  evalSteps?: number;
+  seed?: number;
+  reportTo?: ReportTo[];
+  gradientAccumulationSteps?: number;
+  maxGradNorm?: number;
+  fp16?: boolean;
+  fp16Scaler?: Fp16ScalerArgs;
+  bf16?: boolean;
+  saveStrategy?: SaveStrategy;
+  saveSteps?: number;
+  saveTotalLimit?: number;
+  saveOnlyModel?: boolean;
+  loadBestModelAtEnd?: boolean;
+  metricForBestModel?: string;
+  greaterIsBetter?: boolean;
+}
+
+export interface TrainerSpec {
+  /** Slug (lowercase letters, digits, dashes): the folder generated/<name>/. */
+  name: string;
+  model: ModelSpec;
+  data: DataSpec;
+  args: TrainingArgs;
+  /** Callbacks are not supported yet. */
+  callbacks?: never[];
+}
+
+/** Identity that gives a spec its type: `export default defineTrainer({...})`. */
+export function defineTrainer(spec: TrainerSpec): TrainerSpec {
+  return spec;
+}

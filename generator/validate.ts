@@ -1,0 +1,333 @@
+/**
+ * generator/validate.ts — every rule a spec's values must satisfy, checked in one pass.
+ *
+ * Types are checked by the compiler (load-spec.ts); this checks what types cannot say: unknown
+ * keys (with did-you-mean), ranges, integers, files that must exist, and HF's cross-field
+ * rules (training_args.py __post_init__, see shared/reference/hf-trainer-semantics.md §4). All
+ * problems are collected, so a spec with several gets all of them in one run.
+ */
+import { existsSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { ADDITION_DEFAULTS, ARG_DEFAULTS, TEXT_DEFAULTS, evalMetricName } from "./defaults.ts";
+import { type Diagnostic, didYouMean } from "./diagnostics.ts";
+import type { LoadedSpec } from "./load-spec.ts";
+
+type Obj = Record<string, unknown>;
+
+const SPEC_KEYS = ["name", "model", "data", "args", "callbacks"];
+const MODEL_KEYS: Record<string, string[]> = {
+  "char-transformer": ["preset", "dModel", "layers", "heads", "contextLength"],
+  mlp: ["preset", "hidden", "window", "embedding"],
+};
+const DATA_KEYS: Record<string, string[]> = {
+  addition: ["preset", "digits", "trainExamples", "evalExamples", "reverseAnswer", "seed"],
+};
+const TEXT_KEYS = ["text", "evalFraction", "sequenceLength"];
+export const ARG_KEYS = [
+  "outputDir", "perDeviceTrainBatchSize", "perDeviceEvalBatchSize", "numTrainEpochs", "maxSteps", "learningRate",
+  "weightDecay", "adamBeta1", "adamBeta2", "adamEpsilon", "lrSchedulerType", "warmupSteps", "warmupRatio",
+  "loggingStrategy", "loggingSteps", "loggingFirstStep", "evalStrategy", "evalSteps", "seed", "reportTo",
+  "gradientAccumulationSteps", "maxGradNorm", "fp16", "fp16Scaler", "bf16", "saveStrategy", "saveSteps",
+  "saveTotalLimit", "saveOnlyModel", "loadBestModelAtEnd", "metricForBestModel", "greaterIsBetter",
+];
+const SCALER_KEYS = ["initScale", "growthFactor", "backoffFactor", "growthInterval", "minScale"];
+const SCHEDULERS = ["linear", "cosine", "constant", "constant_with_warmup"];
+const INTERVALS = ["no", "steps", "epoch"];
+const SAVE_STRATEGIES = ["no", "steps", "epoch", "best"];
+const REPORTERS = ["console", "jsonl"];
+
+function isObject(v: unknown): v is Obj {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+class Checker {
+  readonly diagnostics: Diagnostic[] = [];
+  constructor(private readonly spec: LoadedSpec) {}
+
+  error(path: string, code: string, message: string): void {
+    // Point at the property itself, or at the closest enclosing one written in the source.
+    let p = path;
+    let position = this.spec.source.positions.get(p);
+    while (!position && p.includes(".")) {
+      p = p.slice(0, p.lastIndexOf("."));
+      position = this.spec.source.positions.get(p);
+    }
+    position ??= this.spec.source.positions.get(p) ?? this.spec.source.root;
+    this.diagnostics.push({ file: this.spec.displayPath, line: position.line, column: position.column, code, message });
+  }
+
+  keys(obj: Obj, path: string, known: readonly string[]): void {
+    for (const key of Object.keys(obj)) {
+      if (known.includes(key)) continue;
+      const guess = didYouMean(key, known);
+      const where = path || "the spec";
+      this.error(path ? `${path}.${key}` : key, "E_UNKNOWN_KEY", `unknown key "${key}" in ${where}${guess ? `; did you mean "${guess}"?` : `; known keys: ${known.join(", ")}.`}`);
+    }
+  }
+
+  /** A number with a range; returns it when valid. */
+  number(obj: Obj, key: string, path: string, rule: { integer?: boolean; min?: number; minExclusive?: number; max?: number; maxExclusive?: number; hint?: string }): number | undefined {
+    const value = obj[key];
+    if (value === undefined) return undefined;
+    const at = `${path}.${key}`;
+    const fix = rule.hint ? ` ${rule.hint}` : "";
+    if (typeof value !== "number" || Number.isNaN(value)) {
+      this.error(at, "E_TYPE", `${at} must be a number, got ${JSON.stringify(value)}.${fix}`);
+      return undefined;
+    }
+    const ranges: string[] = [];
+    if (rule.min !== undefined) ranges.push(`>= ${rule.min}`);
+    if (rule.minExclusive !== undefined) ranges.push(`> ${rule.minExclusive}`);
+    if (rule.max !== undefined) ranges.push(`<= ${rule.max}`);
+    if (rule.maxExclusive !== undefined) ranges.push(`< ${rule.maxExclusive}`);
+    const bad =
+      !Number.isFinite(value) ||
+      (rule.integer && !Number.isInteger(value)) ||
+      (rule.min !== undefined && value < rule.min) ||
+      (rule.minExclusive !== undefined && value <= rule.minExclusive) ||
+      (rule.max !== undefined && value > rule.max) ||
+      (rule.maxExclusive !== undefined && value >= rule.maxExclusive);
+    if (bad) {
+      this.error(at, "E_RANGE", `${at} is ${value} but must be ${rule.integer ? "an integer " : "a finite number "}${ranges.join(" and ")}.${fix}`);
+      return undefined;
+    }
+    return value;
+  }
+
+  /** A step count: an integer >= 1, or a ratio of max steps in (0, 1) (HF rule). */
+  steps(obj: Obj, key: string, path: string): number | undefined {
+    const value = this.number(obj, key, path, { minExclusive: 0 });
+    if (value !== undefined && value > 1 && !Number.isInteger(value)) {
+      this.error(`${path}.${key}`, "E_RANGE", `${path}.${key} is ${value}: values above 1 are step counts and must be integers; values in (0, 1) are ratios of max steps.`);
+      return undefined;
+    }
+    return value;
+  }
+
+  oneOf(obj: Obj, key: string, path: string, allowed: readonly string[]): string | undefined {
+    const value = obj[key];
+    if (value === undefined) return undefined;
+    if (typeof value !== "string" || !allowed.includes(value)) {
+      const guess = typeof value === "string" ? didYouMean(value, allowed) : null;
+      this.error(`${path}.${key}`, "E_VALUE", `${path}.${key} is ${JSON.stringify(value)}; use one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}${guess ? ` (did you mean "${guess}"?)` : ""}.`);
+      return undefined;
+    }
+    return value;
+  }
+
+  boolean(obj: Obj, key: string, path: string): boolean | undefined {
+    const value = obj[key];
+    if (value === undefined) return undefined;
+    if (typeof value !== "boolean") {
+      this.error(`${path}.${key}`, "E_TYPE", `${path}.${key} must be true or false, got ${JSON.stringify(value)}.`);
+      return undefined;
+    }
+    return value;
+  }
+
+  file(obj: Obj, key: string, path: string, what: string): void {
+    const value = obj[key];
+    const at = `${path}.${key}`;
+    if (typeof value !== "string" || value === "") {
+      this.error(at, "E_TYPE", `${at} must be a path (relative to the spec file), got ${JSON.stringify(value)}.`);
+      return;
+    }
+    const absolute = resolve(dirname(this.spec.path), value);
+    if (!existsSync(absolute) || !statSync(absolute).isFile()) {
+      this.error(at, "E_FILE", `${at}: ${what} ${JSON.stringify(value)} not found (looked for ${JSON.stringify(absolute)}); paths are relative to the spec file.`);
+    }
+  }
+}
+
+/** The sequence length the data will have, when it is known at generation time. */
+function dataSequenceLength(data: Obj, model: Obj): number | null {
+  if (data.preset === "addition" && typeof data.digits === "number") return 3 * data.digits + 3;
+  if (typeof data.text === "string") {
+    if (typeof data.sequenceLength === "number") return data.sequenceLength;
+    return typeof model.contextLength === "number" ? model.contextLength : TEXT_DEFAULTS.sequenceLength;
+  }
+  return null;
+}
+
+function validateModel(c: Checker, model: unknown): void {
+  if (!isObject(model)) return c.error("model", "E_TYPE", `model must be an object: { preset: "char-transformer", ... }, { preset: "mlp", ... } or { module: "./my-model.ts" }.`);
+  if ("module" in model) {
+    c.keys(model, "model", ["module"]);
+    return c.file(model, "module", "model", "model module");
+  }
+  const preset = c.oneOf(model, "preset", "model", Object.keys(MODEL_KEYS));
+  if (model.preset === undefined) c.error("model", "E_VALUE", `model needs "preset" ("char-transformer" or "mlp") or "module".`);
+  if (!preset) return;
+  c.keys(model, "model", MODEL_KEYS[preset]!);
+  if (preset === "char-transformer") {
+    const dModel = c.number(model, "dModel", "model", { integer: true, min: 1 });
+    c.number(model, "layers", "model", { integer: true, min: 1 });
+    const heads = c.number(model, "heads", "model", { integer: true, min: 1 });
+    c.number(model, "contextLength", "model", { integer: true, min: 2 });
+    if (dModel !== undefined && heads !== undefined && dModel % heads !== 0) {
+      c.error("model.heads", "E_RANGE", `model.heads (${heads}) must divide model.dModel (${dModel}); e.g. heads ${[1, 2, 4, 8].filter((h) => dModel % h === 0).pop()}.`);
+    }
+  } else {
+    const hidden = model.hidden;
+    if (!Array.isArray(hidden) || hidden.length === 0) c.error("model.hidden", "E_TYPE", `model.hidden must be a non-empty array of layer sizes, e.g. [128].`);
+    else hidden.forEach((_, i) => c.number(hidden as unknown as Obj, String(i), "model.hidden", { integer: true, min: 1 }));
+    c.number(model, "window", "model", { integer: true, min: 1 });
+    c.number(model, "embedding", "model", { integer: true, min: 1 });
+  }
+}
+
+/** Returns whether the data has a held-out split (null: unknown, a user module). */
+function validateData(c: Checker, data: unknown): boolean | null {
+  if (!isObject(data)) {
+    c.error("data", "E_TYPE", `data must be an object: { preset: "addition", digits }, { text: "corpus.txt" } or { module: "./my-data.ts" }.`);
+    return null;
+  }
+  if ("module" in data) {
+    c.keys(data, "data", ["module"]);
+    c.file(data, "module", "data", "data module");
+    return null;
+  }
+  if ("text" in data) {
+    c.keys(data, "data", TEXT_KEYS);
+    c.file(data, "text", "data", "text file");
+    const fraction = c.number(data, "evalFraction", "data", { min: 0, maxExclusive: 1 });
+    c.number(data, "sequenceLength", "data", { integer: true, min: 1 });
+    return (fraction ?? TEXT_DEFAULTS.evalFraction) > 0;
+  }
+  const preset = c.oneOf(data, "preset", "data", Object.keys(DATA_KEYS));
+  if (data.preset === undefined) c.error("data", "E_VALUE", `data needs "preset" ("addition"), "text" or "module".`);
+  if (!preset) return null;
+  c.keys(data, "data", DATA_KEYS[preset]!);
+  const digits = c.number(data, "digits", "data", { integer: true, min: 1, max: 6 });
+  const train = c.number(data, "trainExamples", "data", { integer: true, min: 1 });
+  const held = c.number(data, "evalExamples", "data", { integer: true, min: 0 });
+  c.boolean(data, "reverseAnswer", "data");
+  c.number(data, "seed", "data", { integer: true, min: 0 });
+  if (digits !== undefined) {
+    const total = 10 ** (2 * digits);
+    const wanted = (train ?? ADDITION_DEFAULTS.trainExamples) + (held ?? ADDITION_DEFAULTS.evalExamples);
+    if (wanted > total) c.error("data.trainExamples", "E_RANGE", `data asks for ${wanted} distinct problems but only ${total} exist with ${digits}-digit operands; lower trainExamples/evalExamples or raise digits.`);
+  }
+  return (held ?? ADDITION_DEFAULTS.evalExamples) > 0;
+}
+
+function validateArgs(c: Checker, args: unknown, hasEvalData: boolean | null, data: Obj): void {
+  if (!isObject(args)) return c.error("args", "E_TYPE", `args must be an object of TrainingArguments (camelCase), e.g. { learningRate: 1e-3 }.`);
+  const p = "args";
+  c.keys(args, p, ARG_KEYS);
+  if (args.outputDir !== undefined && (typeof args.outputDir !== "string" || args.outputDir === "")) c.error("args.outputDir", "E_TYPE", `args.outputDir must be a non-empty path.`);
+  c.number(args, "perDeviceTrainBatchSize", p, { integer: true, min: 1 });
+  c.number(args, "perDeviceEvalBatchSize", p, { integer: true, min: 1 });
+  c.number(args, "numTrainEpochs", p, { minExclusive: 0 });
+  const maxSteps = c.number(args, "maxSteps", p, { integer: true, min: -1 });
+  if (maxSteps === 0) c.error("args.maxSteps", "E_RANGE", `args.maxSteps is 0; use a positive number of optimizer steps, or -1 to train for numTrainEpochs.`);
+  c.number(args, "learningRate", p, { minExclusive: 0 });
+  c.number(args, "weightDecay", p, { min: 0 });
+  c.number(args, "adamBeta1", p, { min: 0, maxExclusive: 1 });
+  c.number(args, "adamBeta2", p, { min: 0, maxExclusive: 1 });
+  c.number(args, "adamEpsilon", p, { minExclusive: 0 });
+  c.oneOf(args, "lrSchedulerType", p, SCHEDULERS);
+  const warmupSteps = c.steps(args, "warmupSteps", p) ?? (args.warmupSteps === 0 ? 0 : undefined);
+  const warmupRatio = c.number(args, "warmupRatio", p, { min: 0, maxExclusive: 1 });
+  if (warmupSteps && warmupRatio) c.error("args.warmupRatio", "E_CONFLICT", `args.warmupSteps (${warmupSteps}) and args.warmupRatio (${warmupRatio}) are both set; keep one (warmupSteps may itself be a ratio in (0, 1)).`);
+  if (args.lrSchedulerType === "constant" && (warmupSteps || warmupRatio)) c.error("args.lrSchedulerType", "E_CONFLICT", `lrSchedulerType "constant" has no warmup, but warmup is set; use "constant_with_warmup".`);
+
+  const logging = c.oneOf(args, "loggingStrategy", p, INTERVALS) ?? ARG_DEFAULTS.loggingStrategy;
+  const loggingSteps = c.steps(args, "loggingSteps", p);
+  c.boolean(args, "loggingFirstStep", p);
+  void logging;
+  const evalStrategy = c.oneOf(args, "evalStrategy", p, INTERVALS) ?? (args.evalStrategy === undefined ? ARG_DEFAULTS.evalStrategy : undefined);
+  const evalSteps = c.steps(args, "evalSteps", p) ?? (args.evalSteps === undefined ? (loggingSteps ?? ARG_DEFAULTS.loggingSteps) : undefined);
+  if (evalStrategy && evalStrategy !== "no" && hasEvalData === false) {
+    const fix = data.preset === "addition" ? "set data.evalExamples > 0" : "set data.evalFraction > 0";
+    c.error("args.evalStrategy", "E_EVAL_DATA", `args.evalStrategy is "${evalStrategy}" but the data has no held-out split; ${fix}, or use evalStrategy "no".`);
+  }
+  c.number(args, "seed", p, { integer: true, min: 0 });
+  if (args.reportTo !== undefined) {
+    if (!Array.isArray(args.reportTo)) c.error("args.reportTo", "E_TYPE", `args.reportTo must be an array such as ["console", "jsonl"].`);
+    else args.reportTo.forEach((_, i) => c.oneOf(args.reportTo as unknown as Obj, String(i), "args.reportTo", REPORTERS));
+  }
+  c.number(args, "gradientAccumulationSteps", p, { integer: true, min: 1 });
+  c.number(args, "maxGradNorm", p, { min: 0, hint: "0 disables clipping." });
+
+  const fp16 = c.boolean(args, "fp16", p);
+  const bf16 = c.boolean(args, "bf16", p);
+  if (bf16) c.error("args.bf16", "E_BF16", `args.bf16 is not supported: TensorFlow.js has no bfloat16 dtype, so bf16 cannot be trained or emulated faithfully here. Remove it, or use fp16: true (emulated binary16 with dynamic loss scaling).`);
+  if (fp16 && bf16) c.error("args.fp16", "E_CONFLICT", `args.fp16 and args.bf16 are both true; choose one (HF rule).`);
+  if (args.fp16Scaler !== undefined) {
+    const s = args.fp16Scaler;
+    if (!isObject(s)) c.error("args.fp16Scaler", "E_TYPE", `args.fp16Scaler must be an object { initScale, growthFactor, backoffFactor, growthInterval, minScale }.`);
+    else {
+      const sp = "args.fp16Scaler";
+      c.keys(s, sp, SCALER_KEYS);
+      if (!fp16) c.error(sp, "E_CONFLICT", `args.fp16Scaler is set but args.fp16 is not true; set fp16: true or remove fp16Scaler.`);
+      const init = c.number(s, "initScale", sp, { minExclusive: 0 });
+      c.number(s, "growthFactor", sp, { minExclusive: 1, hint: "The scale grows by this factor after growthInterval good steps (torch default 2.0)." });
+      c.number(s, "backoffFactor", sp, { minExclusive: 0, maxExclusive: 1, hint: "The scale shrinks by this factor on overflow (torch default 0.5)." });
+      c.number(s, "growthInterval", sp, { integer: true, min: 1 });
+      const min = c.number(s, "minScale", sp, { minExclusive: 0 });
+      if (min !== undefined && init !== undefined && min > init) c.error(`${sp}.minScale`, "E_RANGE", `${sp}.minScale (${min}) is above initScale (${init}); the floor must not exceed the starting scale.`);
+    }
+  }
+
+  const save = c.oneOf(args, "saveStrategy", p, SAVE_STRATEGIES) ?? (args.saveStrategy === undefined ? ARG_DEFAULTS.saveStrategy : undefined);
+  const saveSteps = c.steps(args, "saveSteps", p) ?? (args.saveSteps === undefined ? ARG_DEFAULTS.saveSteps : undefined);
+  c.number(args, "saveTotalLimit", p, { integer: true, min: 1 });
+  c.boolean(args, "saveOnlyModel", p);
+  const loadBest = c.boolean(args, "loadBestModelAtEnd", p);
+  c.boolean(args, "greaterIsBetter", p);
+  if (loadBest && save !== "best") {
+    if (evalStrategy && save && evalStrategy !== save) {
+      c.error("args.loadBestModelAtEnd", "E_LOAD_BEST", `args.loadBestModelAtEnd needs evalStrategy and saveStrategy to match, but they are "${evalStrategy}" and "${save}" (HF rule): set saveStrategy: "${evalStrategy}" or use saveStrategy "best".`);
+    } else if (save === "steps" && saveSteps !== undefined && evalSteps !== undefined) {
+      if ((saveSteps < 1) !== (evalSteps < 1)) {
+        c.error("args.saveSteps", "E_LOAD_BEST", `args.saveSteps (${saveSteps}) and evalSteps (${evalSteps}) mix a ratio and a step count; with loadBestModelAtEnd both must be ratios or both counts.`);
+      } else if (Math.round(saveSteps * 1e6) % Math.round(evalSteps * 1e6) !== 0) {
+        c.error("args.saveSteps", "E_LOAD_BEST", `args.saveSteps (${saveSteps}) must be a multiple of evalSteps (${evalSteps}) with loadBestModelAtEnd, so every checkpoint has an eval to compare (HF rule); e.g. saveSteps: ${Math.max(1, Math.round(saveSteps / evalSteps)) * evalSteps}.`);
+      }
+    }
+  }
+  if (loadBest && save === "no") c.error("args.loadBestModelAtEnd", "E_LOAD_BEST", `args.loadBestModelAtEnd needs checkpoints, but saveStrategy is "no".`);
+  if ((save === "best" || loadBest) && evalStrategy === "no") {
+    c.error(save === "best" ? "args.saveStrategy" : "args.loadBestModelAtEnd", "E_NEEDS_EVAL", `${save === "best" ? 'saveStrategy "best"' : "loadBestModelAtEnd"} compares eval metrics, but evalStrategy is "no"; set evalStrategy "steps" or "epoch".`);
+  }
+  if (args.metricForBestModel !== undefined) {
+    const metric = args.metricForBestModel;
+    if (typeof metric !== "string" || metric === "") c.error("args.metricForBestModel", "E_TYPE", `args.metricForBestModel must be a metric name such as "loss".`);
+    else {
+      const known = data.preset === "addition" ? ["eval_loss", "eval_exact_match"] : "module" in data ? null : ["eval_loss"];
+      if (known && !known.includes(evalMetricName(metric))) {
+        c.error("args.metricForBestModel", "E_VALUE", `args.metricForBestModel is "${metric}" but this run's evaluation reports ${known.join(", ")}; use one of those (the "eval_" prefix is optional).`);
+      }
+    }
+  }
+}
+
+export function validateSpec(spec: LoadedSpec): Diagnostic[] {
+  const c = new Checker(spec);
+  const value = spec.value;
+  if (!isObject(value)) {
+    c.error("", "E_TYPE", `the default export must be defineTrainer({ name, model, data, args }), got ${value === undefined ? "undefined" : typeof value}.`);
+    return c.diagnostics;
+  }
+  c.keys(value, "", SPEC_KEYS);
+  for (const key of ["name", "model", "data", "args"]) {
+    if (value[key] === undefined) c.error("", "E_MISSING", `the spec has no "${key}"; a spec needs name, model, data and args.`);
+  }
+  if (value.name !== undefined && (typeof value.name !== "string" || !/^[a-z0-9]+(-[a-z0-9]+)*$/.test(value.name))) {
+    c.error("name", "E_NAME", `name ${JSON.stringify(value.name)} must be a slug (lowercase letters, digits and single dashes, e.g. "my-run"): it becomes the folder generated/<name>/.`);
+  }
+  if (value.model !== undefined) validateModel(c, value.model);
+  const hasEvalData = value.data !== undefined ? validateData(c, value.data) : null;
+  if (value.args !== undefined) validateArgs(c, value.args, hasEvalData, isObject(value.data) ? value.data : {});
+  if (Array.isArray(value.callbacks) && value.callbacks.length > 0) {
+    c.error("callbacks", "E_UNSUPPORTED", `callbacks are not supported yet; remove them.`);
+  }
+  if (isObject(value.model) && isObject(value.data) && value.model.preset === "char-transformer" && typeof value.model.contextLength === "number") {
+    const T = dataSequenceLength(value.data, value.model);
+    if (T !== null && T > value.model.contextLength) {
+      c.error("model.contextLength", "E_CONTEXT", `model.contextLength (${value.model.contextLength}) is shorter than the data's sequences (${T} tokens${value.data.preset === "addition" ? ` for ${value.data.digits}-digit sums` : ""}); raise contextLength to at least ${T}.`);
+    }
+  }
+  return c.diagnostics;
+}

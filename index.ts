@@ -1,0 +1,22 @@
+/**
+ * gen-trainer — the package root a spec imports: `import { defineTrainer } from "gen-trainer"`.
+ */
+export { defineTrainer } from "./generator/spec-types.ts";
+export type {
+  AdditionPreset,
+  CharTransformerPreset,
+  DataSpec,
+  Fp16ScalerArgs,
+  IntervalStrategy,
+  LrSchedulerType,
+  MlpPreset,
+  ModelSpec,
+  ModuleRef,
+  ReportTo,
+  SaveStrategy,
+  TextData,
+  TrainerSpec,
+  TrainingArgs,
+} from "./generator/spec-types.ts";
+// The contracts of user model/data modules (ModelDefinition, DatasetDefinition, ...) come from
+// "gen-trainer/runtime", so that checking a spec never loads TensorFlow.js's types.

@@ -1,0 +1,54 @@
+/**
+ * runtime/data/text.ts — the "text" preset: a character-level language model over a text file.
+ *
+ * The vocabulary is the sorted set of characters of the whole file. The last `evalFraction` of
+ * the characters is held out (a contiguous tail, as nanoGPT splits). Each split is cut into
+ * windows of T+1 characters with stride T (consecutive windows share one character: the last
+ * target of one is the first input of the next), so an epoch sees every character once as a
+ * target. Every target counts: items = B·T.
+ */
+import { readFileSync } from "node:fs";
+import { UserError } from "../user-error.ts";
+import type { DatasetDefinition } from "../types.ts";
+import { charVocabulary } from "./vocabulary.ts";
+import { sequenceBatch } from "./sequence-batch.ts";
+
+export interface TextConfig {
+  /** Path of the UTF-8 corpus. */
+  path: string;
+  evalFraction: number;
+  sequenceLength: number;
+}
+
+export function textData(config: TextConfig): DatasetDefinition {
+  const { path, evalFraction, sequenceLength: T } = config;
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new UserError(`text data: cannot read ${path}: ${(error as Error).message}`);
+  }
+  const chars = [...new Set(Array.from(text))].sort();
+  const vocabulary = charVocabulary(chars);
+  const ids = vocabulary.encode(text);
+  const evalLength = Math.floor(ids.length * evalFraction);
+  const train = ids.slice(0, ids.length - evalLength);
+  const held = ids.slice(ids.length - evalLength);
+  const windows = (tokens: number[]): number => Math.max(0, Math.floor((tokens.length - 1) / T));
+  if (windows(train) < 1) {
+    throw new UserError(`text data: ${path} has ${train.length} training characters; it needs more than sequenceLength (${T}).`);
+  }
+  if (evalFraction > 0 && windows(held) < 1) {
+    throw new UserError(`text data: the held-out ${evalLength} characters of ${path} are fewer than sequenceLength + 1 (${T + 1}); raise evalFraction or use a longer text.`);
+  }
+  const batchOf = (tokens: number[], indices: readonly number[]) =>
+    sequenceBatch(indices.map((i) => ({ tokens: tokens.slice(i * T, i * T + T + 1), firstTarget: 1 })), T, 0);
+  return {
+    vocabulary,
+    sequenceLength: T,
+    trainSize: windows(train),
+    evalSize: windows(held),
+    trainBatch: (indices) => batchOf(train, indices),
+    evalBatch: (indices) => batchOf(held, indices),
+  };
+}

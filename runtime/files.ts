@@ -1,0 +1,31 @@
+/**
+ * runtime/files.ts — durable file writes.
+ *
+ * A file is written to a temporary sibling, flushed to disk (fsync), then renamed over the
+ * target, so a reader sees the old file or the new one, never half of one — even if the
+ * process is killed mid-write.
+ */
+import { open, rename } from "node:fs/promises";
+
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const temporary = `${path}.tmp-${process.pid}`;
+  const handle = await open(temporary, "w");
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temporary, path);
+}
+
+/** JSON with sorted keys and 2-space indent, as HF writes trainer_state.json. */
+export function sortedJson(value: unknown): string {
+  const sort = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(sort)
+      : v !== null && typeof v === "object"
+        ? Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]))
+        : v;
+  return `${JSON.stringify(sort(value), null, 2)}\n`;
+}

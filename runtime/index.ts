@@ -1,0 +1,25 @@
+/**
+ * gen-trainer/runtime — everything a generated training program imports, and nothing else.
+ *
+ * Generated programs are flat: they hold the training loop, specialized to one spec. What they
+ * call lives here, one concern per file: backend choice, data presets and the sampler, model
+ * presets, AdamW and schedules, gradient utilities, logging, evaluation and file IO.
+ */
+export * from "./types.ts";
+export { selectBackend, type BackendChoice } from "./backend.ts";
+export { parseRunFlags, RunFlagError, type RunFlags } from "./run-flags.ts";
+export { Rng, mixSeed, permutation } from "./rng.ts";
+export { EpochSampler, type SamplerState } from "./sampler.ts";
+export { additionData, additionSequenceLength, type AdditionConfig } from "./data/addition.ts";
+export { textData, type TextConfig } from "./data/text.ts";
+export { charTransformer, type CharTransformerConfig } from "./models/char-transformer.ts";
+export { mlp, type MlpConfig } from "./models/mlp.ts";
+export { AdamW, usesWeightDecay, type AdamWConfig } from "./optimizer.ts";
+export { linearWithWarmup, cosineWithWarmup, constantWithWarmup } from "./schedule.ts";
+export { accumulate, accumulateGradients, clipGradientsByGlobalNorm, disposeAll, globalNorm, scaleGradients, type StepGradients } from "./gradients.ts";
+export { RunningMean, LatestValue, Throughput } from "./meters.ts";
+export { TrainingLog, type LogEntry } from "./logging.ts";
+export { evaluateLoss } from "./evaluate.ts";
+export { writeModel, modelContext } from "./model-io.ts";
+export { writeTrainerState, trainerState, type TrainerState } from "./trainer-state.ts";
+export { UserError } from "./user-error.ts";

@@ -1,0 +1,117 @@
+/**
+ * runtime/logging.ts — what a run reports, and where.
+ *
+ * Every event (train, eval, sample, save) becomes one entry of the log history (HF's
+ * log_history, kept for trainer_state.json) and, per the spec's reportTo:
+ *   - "jsonl":   one JSON object per line in <outputDir>/metrics.jsonl, with a "type" field;
+ *   - "console": a live progress line on a terminal (step/total, loss, lr, tokens/s, ETA),
+ *                or one plain line per event when stdout is not a TTY.
+ */
+import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+export type LogValue = number | string;
+export type LogEntry = Record<string, LogValue>;
+
+export interface TrainingLogConfig {
+  outputDir: string;
+  console: boolean;
+  jsonl: boolean;
+  maxSteps: number;
+  /** Keep an existing metrics.jsonl (a resumed run) instead of starting a new one. */
+  append: boolean;
+}
+
+function format(value: LogValue): string {
+  if (typeof value === "string") return value;
+  if (Number.isInteger(value)) return String(value);
+  const abs = Math.abs(value);
+  return abs !== 0 && (abs < 1e-3 || abs >= 1e5) ? value.toExponential(3) : value.toFixed(4);
+}
+
+function duration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return "?";
+  const s = Math.round(seconds);
+  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s` : `${s}s`;
+}
+
+export class TrainingLog {
+  /** Every train/eval entry, as HF's state.log_history. */
+  readonly history: LogEntry[] = [];
+  private readonly jsonlPath: string;
+  private readonly tty = Boolean(process.stdout.isTTY);
+  private readonly startedAt = performance.now();
+  private startStep = 0;
+  private progressShown = false;
+
+  constructor(private readonly config: TrainingLogConfig) {
+    mkdirSync(config.outputDir, { recursive: true });
+    this.jsonlPath = join(config.outputDir, "metrics.jsonl");
+    if (config.jsonl && !config.append) writeFileSync(this.jsonlPath, "");
+  }
+
+  /** Tells the ETA where this process started (a resumed run starts mid-way). */
+  startAt(step: number): void {
+    this.startStep = step;
+  }
+
+  /** A training log line: loss (mean since the last one), learning_rate, grad_norm, ... */
+  train(step: number, values: LogEntry): void {
+    const entry = { ...values, step };
+    this.history.push(entry);
+    this.write("train", entry);
+    if (!this.config.console) return;
+    const elapsed = (performance.now() - this.startedAt) / 1000;
+    const eta = ((this.config.maxSteps - step) * elapsed) / Math.max(1, step - this.startStep);
+    const fields = Object.entries(values)
+      .filter(([k]) => k !== "epoch")
+      .map(([k, v]) => `${k} ${format(v)}`)
+      .join(" | ");
+    this.print(`step ${step}/${this.config.maxSteps} | ${fields} | eta ${duration(eta)}`, true);
+  }
+
+  /** Evaluation metrics (eval_loss, eval_exact_match, ...). */
+  eval(step: number, metrics: LogEntry): void {
+    const entry = { ...metrics, step };
+    this.history.push(entry);
+    this.write("eval", entry);
+    if (this.config.console) {
+      const fields = Object.entries(metrics)
+        .filter(([k]) => k !== "epoch")
+        .map(([k, v]) => `${k} ${format(v)}`)
+        .join(" | ");
+      this.print(`[step ${step}] eval: ${fields}`, false);
+    }
+  }
+
+  /** Any other event (sample, save): metrics.jsonl only, plus an optional console line. */
+  event(type: string, step: number, fields: Record<string, unknown>, consoleLine?: string): void {
+    if (this.config.jsonl) appendFileSync(this.jsonlPath, `${JSON.stringify({ type, step, ...fields })}\n`);
+    if (consoleLine !== undefined && this.config.console) this.print(consoleLine, false);
+  }
+
+  /** A plain message (start, end, where files went). */
+  message(text: string): void {
+    if (this.config.console) this.print(text, false);
+  }
+
+  private write(type: string, entry: LogEntry): void {
+    if (this.config.jsonl) appendFileSync(this.jsonlPath, `${JSON.stringify({ type, ...entry })}\n`);
+  }
+
+  private print(line: string, progress: boolean): void {
+    if (!this.tty) {
+      process.stdout.write(`${line}\n`);
+      return;
+    }
+    // On a terminal the progress line is rewritten in place; other lines scroll above it.
+    process.stdout.write(`\r\x1b[2K${line}${progress ? "" : "\n"}`);
+    this.progressShown = progress;
+  }
+
+  /** Ends a pending progress line so the next output starts on a fresh line. */
+  close(): void {
+    if (this.tty && this.progressShown) process.stdout.write("\n");
+    this.progressShown = false;
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * runtime/trainer-state.ts — trainer_state.json, with HF's field names.
+ *
+ * Written at the end of a run (and into each checkpoint), so tools that read HF's
+ * trainer_state.json can read ours: global_step, epoch, max_steps, log_history, best_* ...
+ */
+import { join } from "node:path";
+import type { LogEntry } from "./logging.ts";
+import { sortedJson, writeFileAtomic } from "./files.ts";
+
+export interface TrainerState {
+  global_step: number;
+  epoch: number;
+  max_steps: number;
+  train_batch_size: number;
+  log_history: LogEntry[];
+  best_metric: number | null;
+  best_model_checkpoint: string | null;
+  best_global_step: number | null;
+  /** Optimizer steps skipped because fp16 gradients overflowed (0 without fp16). */
+  skipped_steps: number;
+  stateful_callbacks: Record<string, unknown>;
+}
+
+type Required = Pick<TrainerState, "global_step" | "epoch" | "max_steps" | "train_batch_size" | "log_history">;
+
+export function trainerState(fields: Required & Partial<TrainerState>): TrainerState {
+  return { best_metric: null, best_model_checkpoint: null, best_global_step: null, skipped_steps: 0, stateful_callbacks: {}, ...fields };
+}
+
+/** Writes <dir>/trainer_state.json atomically. */
+export async function writeTrainerState(dir: string, fields: Required & Partial<TrainerState>): Promise<void> {
+  await writeFileAtomic(join(dir, "trainer_state.json"), sortedJson(trainerState(fields)));
+}

@@ -1,0 +1,196 @@
+// Validation: one test per rule, asserting the code, the message and the line:col it points at.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { formatDiagnostic } from "../../generator/diagnostics.ts";
+import { renderSpecs } from "../../generator/generate.ts";
+import { ROOT } from "../helpers.ts";
+
+const DIR = join(ROOT, ".tmp", "validation-specs");
+mkdirSync(DIR, { recursive: true });
+let counter = 0;
+
+interface Parts {
+  name?: string;
+  model?: string;
+  data?: string;
+  args?: string[];
+  top?: string[];
+}
+
+function specText(parts: Parts): string {
+  return [
+    `import { defineTrainer } from "gen-trainer";`,
+    ``,
+    `export default defineTrainer({`,
+    `  name: ${parts.name ?? `"valid"`},`,
+    `  model: ${parts.model ?? `{ preset: "char-transformer", dModel: 16, layers: 1, heads: 2, contextLength: 9 }`},`,
+    `  data: ${parts.data ?? `{ preset: "addition", digits: 2, trainExamples: 400, evalExamples: 50 }`},`,
+    `  args: {`,
+    ...(parts.args ?? [`maxSteps: 10,`]).map((a) => `    ${a}`),
+    `  },`,
+    ...(parts.top ?? []).map((t) => `  ${t}`),
+    `});`,
+    ``,
+  ].join("\n");
+}
+
+/** Diagnostics for a spec, as "line:col CODE message". */
+async function diagnose(text: string): Promise<string[]> {
+  const path = join(DIR, `case-${process.pid}-${counter++}.spec.ts`);
+  writeFileSync(path, text);
+  const { diagnostics } = await renderSpecs([path], join(DIR, "out"));
+  return diagnostics.map((d) => `${d.line}:${d.column} ${d.code} ${d.message}`);
+}
+
+/** 1-based line:col of the first occurrence of `needle`. */
+function at(text: string, needle: string): string {
+  const index = text.indexOf(needle);
+  if (index < 0) throw new Error(`${needle} not in spec`);
+  const before = text.slice(0, index).split("\n");
+  return `${before.length}:${before[before.length - 1]!.length + 1}`;
+}
+
+async function expectOne(parts: Parts, needle: string, code: string, message: RegExp): Promise<void> {
+  const text = specText(parts);
+  const found = await diagnose(text);
+  expect(found).toHaveLength(1);
+  expect(found[0]).toMatch(new RegExp(`^${at(text, needle)} ${code} `));
+  expect(found[0]).toMatch(message);
+}
+
+describe("spec validation", () => {
+  it("a valid spec has no diagnostics", async () => {
+    expect(await diagnose(specText({}))).toEqual([]);
+  });
+
+  it("diagnostics are formatted file:line:col error CODE: message", () => {
+    expect(formatDiagnostic({ file: "a.spec.ts", line: 3, column: 5, code: "E_X", message: "m" })).toBe("a.spec.ts:3:5 error E_X: m");
+  });
+
+  it("unknown args key, with did-you-mean", async () => {
+    await expectOne({ args: ["maxSteps: 10,", "learningRat: 0.1,"] }, "learningRat", "E_UNKNOWN_KEY", /unknown key "learningRat" in args; did you mean "learningRate"\?/);
+  });
+
+  it("unknown model key", async () => {
+    await expectOne({ model: `{ preset: "char-transformer", dModel: 16, layers: 1, heads: 2, contextLength: 9, dropout: 0.1 }` }, "dropout", "E_UNKNOWN_KEY", /unknown key "dropout" in model/);
+  });
+
+  it("name must be a slug", async () => {
+    await expectOne({ name: `"My Run"` }, `name: "My Run"`, "E_NAME", /name "My Run" must be a slug/);
+  });
+
+  it("a type error is reported by the compiler at its position", async () => {
+    const text = specText({ args: ["maxSteps: 10,", `learningRate: "fast",`] });
+    const found = await diagnose(text);
+    expect(found.some((d) => d.startsWith(`${at(text, "learningRate")} TS2322 `))).toBe(true);
+  });
+
+  it("bf16 is rejected with the reason", async () => {
+    await expectOne({ args: ["maxSteps: 10,", "bf16: true,"] }, "bf16", "E_BF16", /TensorFlow\.js has no bfloat16/);
+  });
+
+  it("evalStrategy needs eval data", async () => {
+    await expectOne(
+      { data: `{ preset: "addition", digits: 2, trainExamples: 400, evalExamples: 0 }`, args: ["maxSteps: 10,", `evalStrategy: "steps",`] },
+      "evalStrategy",
+      "E_EVAL_DATA",
+      /no held-out split; set data.evalExamples > 0/,
+    );
+  });
+
+  it("step values above 1 must be integers", async () => {
+    await expectOne({ args: ["maxSteps: 10,", "loggingSteps: 2.5,"] }, "loggingSteps", "E_RANGE", /values above 1 are step counts and must be integers/);
+  });
+
+  it("ranges: learningRate must be positive", async () => {
+    await expectOne({ args: ["maxSteps: 10,", "learningRate: 0,"] }, "learningRate", "E_RANGE", /args.learningRate is 0 but must be a finite number > 0/);
+  });
+
+  it("ranges: batch size must be a positive integer", async () => {
+    await expectOne({ args: ["maxSteps: 10,", "perDeviceTrainBatchSize: 0,"] }, "perDeviceTrainBatchSize", "E_RANGE", /must be an integer >= 1/);
+  });
+
+  it("maxSteps 0 is rejected", async () => {
+    await expectOne({ args: ["maxSteps: 0,"] }, "maxSteps", "E_RANGE", /-1 to train for numTrainEpochs/);
+  });
+
+  it("unknown lrSchedulerType, with did-you-mean", async () => {
+    await expectOne({ args: ["maxSteps: 10,", `lrSchedulerType: "cosin" as "cosine",`] }, "lrSchedulerType", "E_VALUE", /did you mean "cosine"/);
+  });
+
+  it("warmupSteps and warmupRatio conflict", async () => {
+    await expectOne({ args: ["maxSteps: 10,", "warmupSteps: 2,", "warmupRatio: 0.1,"] }, "warmupRatio", "E_CONFLICT", /both set/);
+  });
+
+  it("heads must divide dModel", async () => {
+    await expectOne({ model: `{ preset: "char-transformer", dModel: 16, layers: 1, heads: 3, contextLength: 9 }` }, "heads", "E_RANGE", /must divide model.dModel/);
+  });
+
+  it("contextLength must hold the data's sequences", async () => {
+    await expectOne({ model: `{ preset: "char-transformer", dModel: 16, layers: 1, heads: 2, contextLength: 8 }` }, "contextLength", "E_CONTEXT", /raise contextLength to at least 9/);
+  });
+
+  it("a missing text file names the file and where it was looked for", async () => {
+    await expectOne({ data: `{ text: "missing.txt" }` }, "text:", "E_FILE", /text file "missing.txt" not found/);
+  });
+
+  it("a missing model module", async () => {
+    await expectOne({ model: `{ module: "./nope.ts" }` }, "module:", "E_FILE", /model module "\.\/nope\.ts" not found/);
+  });
+
+  it("loadBestModelAtEnd needs matching strategies", async () => {
+    await expectOne(
+      { args: ["maxSteps: 10,", `evalStrategy: "steps",`, `saveStrategy: "epoch",`, "loadBestModelAtEnd: true,"] },
+      "loadBestModelAtEnd",
+      "E_LOAD_BEST",
+      /evalStrategy and saveStrategy to match/,
+    );
+  });
+
+  it("loadBestModelAtEnd needs saveSteps a multiple of evalSteps", async () => {
+    await expectOne(
+      { args: ["maxSteps: 10,", `evalStrategy: "steps",`, "evalSteps: 3,", "saveSteps: 5,", "loadBestModelAtEnd: true,"] },
+      "saveSteps",
+      "E_LOAD_BEST",
+      /must be a multiple of evalSteps \(3\)/,
+    );
+  });
+
+  it("saveStrategy best needs evaluation", async () => {
+    await expectOne({ args: ["maxSteps: 10,", `saveStrategy: "best",`] }, "saveStrategy", "E_NEEDS_EVAL", /evalStrategy is "no"/);
+  });
+
+  it("metricForBestModel must be a metric the run reports", async () => {
+    await expectOne({ args: ["maxSteps: 10,", `evalStrategy: "steps",`, `metricForBestModel: "accuracy",`] }, "metricForBestModel", "E_VALUE", /reports eval_loss, eval_exact_match/);
+  });
+
+  it("fp16Scaler rules: growthFactor > 1, 0 < backoffFactor < 1, growthInterval >= 1", async () => {
+    const text = specText({ args: ["maxSteps: 10,", "fp16: true,", "fp16Scaler: { growthFactor: 1, backoffFactor: 1.5, growthInterval: 0 },"] });
+    const found = await diagnose(text);
+    expect(found).toHaveLength(3);
+    expect(found[0]).toMatch(/^\d+:\d+ E_RANGE args.fp16Scaler.growthFactor is 1 but must be a finite number > 1/);
+    expect(found[1]).toMatch(/backoffFactor is 1.5 but must be a finite number > 0 and < 1/);
+    expect(found[2]).toMatch(/growthInterval is 0 but must be an integer >= 1/);
+  });
+
+  it("fp16Scaler without fp16", async () => {
+    await expectOne({ args: ["maxSteps: 10,", "fp16Scaler: { initScale: 1024 },"] }, "fp16Scaler", "E_CONFLICT", /fp16 is not true/);
+  });
+
+  it("too many addition problems for the digits", async () => {
+    await expectOne({ data: `{ preset: "addition", digits: 1, trainExamples: 90, evalExamples: 20 }`, model: `{ preset: "char-transformer", dModel: 16, layers: 1, heads: 2, contextLength: 9 }` }, "trainExamples", "E_RANGE", /only 100 exist/);
+  });
+
+  it("a spec without a default export", async () => {
+    const found = await diagnose(`import { defineTrainer } from "gen-trainer";\nexport const spec = defineTrainer({} as never);\n`);
+    expect(found).toEqual([expect.stringMatching(/^1:1 E_NO_DEFAULT_EXPORT the spec has no default export/)]);
+  });
+
+  it("several problems are all reported in one run", async () => {
+    const text = specText({ name: `"Bad Name"`, args: ["maxSteps: 10,", "learningRat: 0.1,", "bf16: true,", "loggingSteps: 2.5,"] });
+    const found = await diagnose(text);
+    expect(new Set(found.map((d) => d.split(" ")[1]))).toEqual(new Set(["E_UNKNOWN_KEY", "E_BF16", "E_RANGE", "E_NAME"]));
+    expect(found).toHaveLength(4);
+  });
+});

@@ -1,0 +1,19 @@
+// minimal + cosine schedule with warmup given as a ratio of max steps.
+import { defineTrainer } from "gen-trainer";
+
+export default defineTrainer({
+  name: "cosine-warmup-ratio",
+  model: { preset: "char-transformer", dModel: 16, layers: 1, heads: 2, contextLength: 9 },
+  data: { preset: "addition", digits: 2, trainExamples: 400, evalExamples: 50 },
+  args: {
+    outputDir: "out/cosine-warmup-ratio",
+    perDeviceTrainBatchSize: 16,
+    maxSteps: 30,
+    learningRate: 1e-3,
+    loggingSteps: 10,
+    maxGradNorm: 0, // no clipping
+    saveStrategy: "no",
+    lrSchedulerType: "cosine",
+    warmupRatio: 0.1,
+  },
+});
