@@ -6,7 +6,7 @@
  * values, names and small expressions are decided here and nowhere else.
  */
 import { dirname, relative, resolve, sep } from "node:path";
-import { ADDITION_DEFAULTS, ARG_DEFAULTS, MLP_DEFAULTS, TEXT_DEFAULTS } from "./defaults.ts";
+import { ADDITION_DEFAULTS, ARG_DEFAULTS, FP16_SCALER_DEFAULTS, MLP_DEFAULTS, TEXT_DEFAULTS, evalMetricName } from "./defaults.ts";
 import { commentLines, literal } from "./literals.ts";
 import type { LoadedSpec } from "./load-spec.ts";
 import type { AdditionPreset, CharTransformerPreset, MlpPreset, ModuleRef, TextData, TrainerSpec, TrainingArgs } from "./spec-types.ts";
@@ -58,11 +58,24 @@ export interface TrainingPlan {
     unrolled: { index: number; ordinal: number }[] | null;
   };
   clipping: null | { constant: string };
-  fp16: null;
+  /** Emulated fp16 with dynamic loss scaling; minScale is the identifier of the floor or "null". */
+  fp16: null | { minScale: string };
   /** condition: when a train line is logged (null: loggingStrategy "no"). */
   logging: { condition: string | null };
   evaluation: null | { condition: string; exactMatch: boolean };
-  checkpointing: null;
+  /** Whether the program takes --resume (it saves checkpoints with optimizer state). */
+  resumable: boolean;
+  /** Tracking of the best evaluation (metricForBestModel), when anything needs it. */
+  best: null | { metric: string; greaterIsBetter: boolean; improvedFlag: boolean };
+  checkpointing: null | {
+    /** When a checkpoint is saved, e.g. "step % SAVE_STEPS === 0 || step === maxSteps". */
+    condition: string;
+    /** Rotation: the constant of saveTotalLimit, null without rotation. */
+    limit: string | null;
+    /** saveOnlyModel: weights and trainer state only; such a program cannot resume. */
+    onlyModel: boolean;
+    loadBestAtEnd: boolean;
+  };
   reportTo: { console: boolean; jsonl: boolean };
 }
 
@@ -232,6 +245,23 @@ export function buildPlan(loaded: LoadedSpec, outputPath: string): TrainingPlan 
     runtime.add("clipGradientsByGlobalNorm").add("LatestValue");
     clipping = { constant: "MAX_GRAD_NORM" };
   }
+  // --- fp16
+  let fp16: TrainingPlan["fp16"] = null;
+  if (a("fp16")) {
+    const scaler = args.fp16Scaler ?? {};
+    const scalerConstant = (name: string, key: keyof typeof FP16_SCALER_DEFAULTS) =>
+      constant(ctx, name, `args.fp16Scaler.${key}`, scaler[key] ?? FP16_SCALER_DEFAULTS[key], scaler[key] === undefined ? "torch default" : null);
+    const group = [
+      scalerConstant("LOSS_SCALE_INIT", "initScale"),
+      scalerConstant("LOSS_SCALE_GROWTH_FACTOR", "growthFactor"),
+      scalerConstant("LOSS_SCALE_BACKOFF_FACTOR", "backoffFactor"),
+      scalerConstant("LOSS_SCALE_GROWTH_INTERVAL", "growthInterval"),
+    ];
+    if (scaler.minScale !== undefined) group.push(constant(ctx, "LOSS_SCALE_MIN", "args.fp16Scaler.minScale", scaler.minScale));
+    config.push({ title: "fp16: emulated binary16 with dynamic loss scaling (torch GradScaler)", constants: group });
+    for (const name of ["LossScaler", "allFinite", "fp16RoundWithGradient", "roundGradientsToFp16", "scaleGradients"]) runtime.add(name);
+    fp16 = { minScale: scaler.minScale !== undefined ? "LOSS_SCALE_MIN" : "null" };
+  }
   let accumulation: TrainingPlan["accumulation"] = null;
   if (accumulationSteps > 1) {
     runtime.add("accumulate");
@@ -259,9 +289,52 @@ export function buildPlan(loaded: LoadedSpec, outputPath: string): TrainingPlan 
       const evalSteps = args.evalSteps ?? loggingSteps;
       every = interval(ctx, "EVAL_STEPS", "evalSteps", "evalSteps", evalSteps, logGroup, derived, args.evalSteps === undefined ? "HF default: loggingSteps" : null);
     }
-    evaluation = { condition: every ? `step % ${every} === 0` : "sampler.epochEnded", exactMatch };
+    // Like HF for step strategies, the last step is always evaluated.
+    evaluation = { condition: `${every ? `step % ${every} === 0` : "sampler.epochEnded"} || step === maxSteps`, exactMatch };
   }
   config.push({ title: "logging and evaluation", constants: logGroup });
+
+  // --- checkpoints and the best model
+  const saveStrategy = a("saveStrategy");
+  const loadBestAtEnd = a("loadBestModelAtEnd");
+  let best: TrainingPlan["best"] = null;
+  let checkpointing: TrainingPlan["checkpointing"] = null;
+  if (saveStrategy !== "no") {
+    const group: ConfigConstant[] = [];
+    let condition: string;
+    if (saveStrategy === "steps") {
+      const every = interval(ctx, "SAVE_STEPS", "saveSteps", "saveSteps", args.saveSteps ?? ARG_DEFAULTS.saveSteps, group, derived, args.saveSteps === undefined ? "HF default" : null);
+      condition = `step % ${every} === 0 || step === maxSteps`;
+    } else if (saveStrategy === "epoch") {
+      condition = "sampler.epochEnded || step === maxSteps";
+    } else {
+      condition = "improved";
+    }
+    if (args.saveTotalLimit !== undefined) group.push(constant(ctx, "SAVE_TOTAL_LIMIT", "args.saveTotalLimit", args.saveTotalLimit));
+    const onlyModel = a("saveOnlyModel");
+    config.push({ title: `checkpoints (saveStrategy "${saveStrategy}"${args.saveStrategy === undefined ? ", HF default" : ""})`, constants: group });
+    for (const name of ["saveCheckpoint", "checkpointDir", "trainerState"]) runtime.add(name);
+    if (args.saveTotalLimit !== undefined) runtime.add("rotateCheckpoints");
+    if (!onlyModel) runtime.add("findResumeCheckpoint").add("loadCheckpoint");
+    if (loadBestAtEnd) runtime.add("loadModelWeights");
+    checkpointing = { condition, limit: args.saveTotalLimit !== undefined ? "SAVE_TOTAL_LIMIT" : null, onlyModel, loadBestAtEnd };
+  }
+  // HF: metricForBestModel defaults to "loss" when saving the best or loading it at the end;
+  // the best checkpoint is tracked when there is a metric and an evaluation to read it from.
+  const metric = args.metricForBestModel ?? (saveStrategy === "best" || loadBestAtEnd ? "loss" : undefined);
+  if (metric !== undefined && evaluation && checkpointing) {
+    const name = evalMetricName(metric);
+    const greater = args.greaterIsBetter ?? !name.endsWith("loss");
+    config.push({
+      title: "best model",
+      constants: [
+        constant(ctx, "METRIC_FOR_BEST_MODEL", "args.metricForBestModel", name, args.metricForBestModel === undefined ? "HF default for best-model tracking" : null),
+        constant(ctx, "GREATER_IS_BETTER", "args.greaterIsBetter", greater, args.greaterIsBetter === undefined ? `HF default: ${name.endsWith("loss") ? "a loss" : "not a loss"}` : null),
+      ],
+    });
+    runtime.add("BestMetric");
+    best = { metric: name, greaterIsBetter: greater, improvedFlag: saveStrategy === "best" };
+  }
   const reportTo = args.reportTo ?? ARG_DEFAULTS.reportTo;
 
   const outputFile = relative(process.cwd(), resolve(outputPath)).split(sep).join("/");
@@ -286,10 +359,12 @@ export function buildPlan(loaded: LoadedSpec, outputPath: string): TrainingPlan 
     optimizer: { weightDecay: weightDecay > 0 },
     accumulation,
     clipping,
-    fp16: null,
+    fp16,
     logging: { condition: loggingConditions.length > 0 ? loggingConditions.join(" || ") : null },
     evaluation,
-    checkpointing: null,
+    resumable: checkpointing !== null && !checkpointing.onlyModel,
+    best,
+    checkpointing,
     reportTo: { console: reportTo.includes("console"), jsonl: reportTo.includes("jsonl") },
   };
 }

@@ -61,5 +61,10 @@ export async function selectBackend(choice: BackendChoice): Promise<string> {
   if (requested === "cpu") await tf.setBackend("cpu");
   if (requested === "auto" && !(await useTensorflow()) && !(await useWasm())) await tf.setBackend("cpu");
   await tf.ready();
+  if (tf.getBackend() === "cpu") {
+    // The cpu backend prints a banner recommending tfjs-node on first use; "auto" already prefers
+    // it when installed, so the banner is noise here.
+    (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
+  }
   return tf.getBackend();
 }

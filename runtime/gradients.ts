@@ -2,6 +2,7 @@
  * runtime/gradients.ts — operations on a whole set of gradients: accumulate, clip, dispose.
  */
 import * as tf from "@tensorflow/tfjs";
+import { fp16Round } from "./fp16.ts";
 import type { NamedTensors } from "./types.ts";
 
 /** Adds `more` into `sum` in place (the old tensors of both are disposed). */
@@ -61,4 +62,14 @@ export function accumulate(total: StepGradients, more: StepGradients): void {
   total.loss.dispose();
   more.loss.dispose();
   total.loss = loss;
+}
+
+/** Rounds every gradient to binary16 in place (fp16 emulation, see runtime/fp16.ts); returns `grads`. */
+export function roundGradientsToFp16(grads: NamedTensors): NamedTensors {
+  for (const name of Object.keys(grads)) {
+    const rounded = fp16Round(grads[name]!);
+    grads[name]!.dispose();
+    grads[name] = rounded;
+  }
+  return grads;
 }

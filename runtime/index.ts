@@ -16,10 +16,25 @@ export { charTransformer, type CharTransformerConfig } from "./models/char-trans
 export { mlp, type MlpConfig } from "./models/mlp.ts";
 export { AdamW, usesWeightDecay, type AdamWConfig } from "./optimizer.ts";
 export { linearWithWarmup, cosineWithWarmup, constantWithWarmup } from "./schedule.ts";
-export { accumulate, accumulateGradients, clipGradientsByGlobalNorm, disposeAll, globalNorm, scaleGradients, type StepGradients } from "./gradients.ts";
+export { accumulate, accumulateGradients, clipGradientsByGlobalNorm, disposeAll, globalNorm, roundGradientsToFp16, scaleGradients, type StepGradients } from "./gradients.ts";
+export { allFinite, fp16Round, fp16RoundWithGradient } from "./fp16.ts";
+export { LossScaler, type LossScalerConfig, type LossScalerState } from "./loss-scaler.ts";
 export { RunningMean, LatestValue, Throughput } from "./meters.ts";
 export { TrainingLog, type LogEntry } from "./logging.ts";
 export { evaluateLoss } from "./evaluate.ts";
 export { writeModel, modelContext } from "./model-io.ts";
 export { writeTrainerState, trainerState, type TrainerState } from "./trainer-state.ts";
 export { UserError } from "./user-error.ts";
+export { BestMetric } from "./best-metric.ts";
+export {
+  checkpointDir,
+  findResumeCheckpoint,
+  listCheckpoints,
+  loadCheckpoint,
+  loadModelWeights,
+  rotateCheckpoints,
+  saveCheckpoint,
+  type CheckpointContents,
+  type LoadedCheckpoint,
+  type ResumeState,
+} from "./checkpoint.ts";

@@ -7,7 +7,7 @@
  *   - "console": a live progress line on a terminal (step/total, loss, lr, tokens/s, ETA),
  *                or one plain line per event when stdout is not a TTY.
  */
-import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export type LogValue = number | string;
@@ -48,6 +48,27 @@ export class TrainingLog {
     mkdirSync(config.outputDir, { recursive: true });
     this.jsonlPath = join(config.outputDir, "metrics.jsonl");
     if (config.jsonl && !config.append) writeFileSync(this.jsonlPath, "");
+  }
+
+  /**
+   * Continues the log of a run resumed at `step`: the history saved with its checkpoint, and
+   * metrics.jsonl cut back to the events up to that step (later ones were of the lost work).
+   */
+  resumeFrom(step: number, history: LogEntry[]): void {
+    this.history.splice(0, this.history.length, ...history);
+    this.startStep = step;
+    if (!this.config.jsonl || !existsSync(this.jsonlPath)) return;
+    const kept = readFileSync(this.jsonlPath, "utf8")
+      .split("\n")
+      .filter((line) => {
+        if (!line) return false;
+        try {
+          return (JSON.parse(line) as { step?: number }).step! <= step;
+        } catch {
+          return false; // a line torn by the kill
+        }
+      });
+    writeFileSync(this.jsonlPath, kept.map((line) => `${line}\n`).join(""));
   }
 
   /** Tells the ETA where this process started (a resumed run starts mid-way). */

@@ -74,18 +74,30 @@ export class AdamW {
     return out;
   }
 
-  /** Restores moments saved by stateTensors() and the step count. */
-  restore(tensors: Record<string, { shape: number[]; data: Float32Array | Int32Array }>, stepCount: number, source: string): void {
+  /** Why saved moments do not fit this optimizer (null: they fit). */
+  stateProblem(tensors: Record<string, { shape: number[] }>, source: string): string | null {
     for (const name of Object.keys(this.params)) {
       for (const [prefix, target] of [["m", this.m], ["v", this.v]] as const) {
         const key = `${prefix}.${name}`;
         const saved = tensors[key];
         const variable = target[name]!;
-        if (!saved) throw new Error(`${source}: optimizer state has no tensor "${key}"; it was saved by a different model.`);
+        if (!saved) return `${source} has no tensor "${key}"; it was saved for a different model.`;
         if (saved.shape.join(",") !== variable.shape.join(",")) {
-          throw new Error(`${source}: "${key}" has shape [${saved.shape}] but the model needs [${variable.shape}]; the checkpoint is from a different model shape.`);
+          return `${source}: "${key}" has shape [${saved.shape}] but this model needs [${variable.shape}]; the checkpoint is from a model of another shape.`;
         }
-        tf.tidy(() => variable.assign(tf.tensor(saved.data, saved.shape, "float32")));
+      }
+    }
+    return null;
+  }
+
+  /** Restores moments saved by stateTensors() and the step count (check stateProblem first). */
+  restore(tensors: Record<string, { shape: number[]; data: Float32Array | Int32Array }>, stepCount: number, source: string): void {
+    const problem = this.stateProblem(tensors, source);
+    if (problem) throw new Error(problem);
+    for (const name of Object.keys(this.params)) {
+      for (const [prefix, target] of [["m", this.m], ["v", this.v]] as const) {
+        const saved = tensors[`${prefix}.${name}`]!;
+        tf.tidy(() => target[name]!.assign(tf.tensor(saved.data, saved.shape, "float32")));
       }
     }
     this.stepCount = stepCount;

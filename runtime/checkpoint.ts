@@ -1,0 +1,262 @@
+/**
+ * runtime/checkpoint.ts — checkpoints: atomic save, rotation, and exact resume.
+ *
+ * A checkpoint is <outputDir>/checkpoint-<globalStep>/ holding
+ *   model.safetensors       weights by parameter name
+ *   optimizer.safetensors   AdamW moments "m.<param>", "v.<param>" (metadata: step)
+ *   trainer_state.json      HF's fields (global_step, epoch, log_history, best_*, ...)
+ *   resume_state.json       what else resuming needs: data order, schedule position, skipped
+ *                           steps, loss-scaler state
+ *   checkpoint.json         the completeness marker: every file with its size, written last
+ * (saveOnlyModel: model.safetensors, trainer_state.json and the marker only.)
+ *
+ * Atomicity: everything is written into a temporary sibling folder, each file fsynced, then the
+ * folder is renamed to checkpoint-<step>. A process killed at any moment leaves either a
+ * complete checkpoint or a temporary folder, which is never resumed from and is removed by the
+ * next save or resume. A checkpoint-<step> folder whose files do not match its marker (damaged
+ * or written by something else) is reported and skipped, but never deleted.
+ *
+ * There is no random-number state to store: data order is a function of the seed, the epoch
+ * and the position in it, and nothing else random runs during training.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import type { LossScaler, LossScalerState } from "./loss-scaler.ts";
+import type { AdamW } from "./optimizer.ts";
+import type { EpochSampler, SamplerState } from "./sampler.ts";
+import { readSafetensorsFile, SafetensorsError, writeSafetensorsFile } from "./safetensors.ts";
+import { sortedJson } from "./files.ts";
+import type { TrainerState } from "./trainer-state.ts";
+import type { NamedParams } from "./types.ts";
+import { UserError } from "./user-error.ts";
+
+export interface ResumeState {
+  sampler: SamplerState;
+  schedulerStep: number;
+  skippedSteps: number;
+  scaler: LossScalerState | null;
+}
+
+export interface CheckpointContents {
+  params: NamedParams;
+  /** null with saveOnlyModel. */
+  optimizer: AdamW | null;
+  trainerState: TrainerState;
+  resume: ResumeState | null;
+}
+
+export interface LoadedCheckpoint {
+  dir: string;
+  globalStep: number;
+  trainerState: TrainerState;
+  resume: ResumeState;
+}
+
+const MARKER = "checkpoint.json";
+const NAME = /^checkpoint-(\d+)$/;
+const TEMPORARY = /^\.checkpoint-\d+\.tmp-\d+$/;
+
+async function writeDurable(path: string, text: string): Promise<number> {
+  const handle = await open(path, "w");
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return Buffer.byteLength(text);
+}
+
+/** Removes temporary folders left by killed saves; returns their names. */
+export function removeTemporaryCheckpoints(outputDir: string): string[] {
+  if (!existsSync(outputDir)) return [];
+  const removed = readdirSync(outputDir).filter((name) => TEMPORARY.test(name));
+  for (const name of removed) {
+    process.stderr.write(`note: removing ${join(outputDir, name)}, an unfinished checkpoint of an interrupted run\n`);
+    rmSync(join(outputDir, name), { recursive: true, force: true });
+  }
+  return removed;
+}
+
+/** Writes checkpoint-<step> atomically; returns its path. */
+export async function saveCheckpoint(outputDir: string, step: number, contents: CheckpointContents): Promise<string> {
+  mkdirSync(outputDir, { recursive: true });
+  removeTemporaryCheckpoints(outputDir);
+  const final = join(outputDir, `checkpoint-${step}`);
+  const temporary = join(outputDir, `.checkpoint-${step}.tmp-${process.pid}`);
+  mkdirSync(temporary);
+  const files: Record<string, number> = {};
+  await writeSafetensorsFile(join(temporary, "model.safetensors"), contents.params, { format: "pt" });
+  if (contents.optimizer) {
+    await writeSafetensorsFile(join(temporary, "optimizer.safetensors"), contents.optimizer.stateTensors(), { step: String(contents.optimizer.stepCount) });
+  }
+  files["trainer_state.json"] = await writeDurable(join(temporary, "trainer_state.json"), sortedJson(contents.trainerState));
+  if (contents.resume) files["resume_state.json"] = await writeDurable(join(temporary, "resume_state.json"), sortedJson(contents.resume));
+  for (const name of ["model.safetensors", "optimizer.safetensors"]) {
+    if (existsSync(join(temporary, name))) files[name] = statSync(join(temporary, name)).size;
+  }
+  await writeDurable(join(temporary, MARKER), sortedJson({ global_step: step, files }));
+  if (existsSync(final)) {
+    // Saving a step again (a run resumed from an older checkpoint): swap the old one out first.
+    const old = `${temporary}-old`;
+    renameSync(final, old);
+    renameSync(temporary, final);
+    rmSync(old, { recursive: true, force: true });
+  } else {
+    renameSync(temporary, final);
+  }
+  return final;
+}
+
+export interface CheckpointListing {
+  /** Complete checkpoints, oldest step first. */
+  complete: { step: number; dir: string }[];
+  /** checkpoint-<n> folders that are not complete, with why. */
+  damaged: { dir: string; reason: string }[];
+}
+
+/** Why `dir` is not a complete checkpoint, or null if it is. */
+export function checkpointProblem(dir: string): string | null {
+  const markerPath = join(dir, MARKER);
+  if (!existsSync(markerPath)) return `it has no ${MARKER} (the completeness marker), so it was not written completely`;
+  let marker: { files?: Record<string, number> };
+  try {
+    marker = JSON.parse(readFileSync(markerPath, "utf8")) as typeof marker;
+  } catch {
+    return `its ${MARKER} is not valid JSON`;
+  }
+  for (const [name, size] of Object.entries(marker.files ?? {})) {
+    const path = join(dir, name);
+    if (!existsSync(path)) return `${name} is missing`;
+    const actual = statSync(path).size;
+    if (actual !== size) return `${name} has ${actual} bytes but ${MARKER} records ${size}`;
+  }
+  return null;
+}
+
+export function listCheckpoints(outputDir: string): CheckpointListing {
+  const listing: CheckpointListing = { complete: [], damaged: [] };
+  if (!existsSync(outputDir)) return listing;
+  for (const name of readdirSync(outputDir)) {
+    const match = NAME.exec(name);
+    if (!match) continue;
+    const dir = join(outputDir, name);
+    const problem = checkpointProblem(dir);
+    if (problem) listing.damaged.push({ dir, reason: problem });
+    else listing.complete.push({ step: Number(match[1]), dir });
+  }
+  listing.complete.sort((a, b) => a.step - b.step);
+  return listing;
+}
+
+/**
+ * Keeps the `limit` newest checkpoints by global step, plus the protected ones (the best, and
+ * always the latest); deletes the others. Returns the deleted folders.
+ */
+export function rotateCheckpoints(outputDir: string, limit: number, protectedDirs: readonly (string | null)[]): string[] {
+  const { complete } = listCheckpoints(outputDir);
+  const keep = new Set(complete.slice(-limit).map((c) => resolve(c.dir)));
+  const latest = complete[complete.length - 1];
+  if (latest) keep.add(resolve(latest.dir));
+  for (const dir of protectedDirs) if (dir) keep.add(resolve(dir));
+  const deleted: string[] = [];
+  for (const c of complete) {
+    if (keep.has(resolve(c.dir))) continue;
+    rmSync(c.dir, { recursive: true, force: true });
+    deleted.push(c.dir);
+  }
+  return deleted;
+}
+
+/** The folder to resume from: `flag` is "latest" (newest complete checkpoint) or a path. */
+export function findResumeCheckpoint(flag: string, outputDir: string): string {
+  removeTemporaryCheckpoints(outputDir);
+  if (flag !== "latest") {
+    if (!existsSync(flag) || !statSync(flag).isDirectory()) throw new UserError(`--resume ${flag}: no such checkpoint folder.`);
+    const problem = checkpointProblem(flag);
+    if (problem) throw new UserError(`--resume ${flag}: cannot resume from it: ${problem}.`);
+    return flag;
+  }
+  const { complete, damaged } = listCheckpoints(outputDir);
+  for (const d of damaged) process.stderr.write(`note: skipping ${d.dir}: ${d.reason}\n`);
+  const latest = complete[complete.length - 1];
+  if (!latest) throw new UserError(`--resume: ${outputDir} has no complete checkpoint to resume from (run without --resume to start training).`);
+  return latest.dir;
+}
+
+async function readTensors(path: string) {
+  if (!existsSync(path)) throw new UserError(`${path} is missing; the checkpoint cannot be loaded.`);
+  try {
+    return await readSafetensorsFile(path);
+  } catch (error) {
+    if (error instanceof SafetensorsError) throw new UserError(error.message);
+    throw error;
+  }
+}
+
+function readJson<T>(path: string): T {
+  if (!existsSync(path)) throw new UserError(`${path} is missing; the checkpoint cannot be loaded.`);
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as T;
+  } catch (error) {
+    throw new UserError(`${path} is not valid JSON (${(error as Error).message}).`);
+  }
+}
+
+/** Loads weights from <dir>/model.safetensors into `params`, checking names and shapes. */
+export async function loadModelWeights(dir: string, params: NamedParams): Promise<void> {
+  const path = join(dir, "model.safetensors");
+  const { tensors } = await readTensors(path);
+  // Check everything before assigning anything, so a mismatch changes no weight.
+  for (const [name, p] of Object.entries(params)) {
+    const saved = tensors[name];
+    if (!saved) throw new UserError(`${path} has no tensor "${name}"; it was saved by a different model (it has ${Object.keys(tensors).slice(0, 5).join(", ")}, ...).`);
+    if (saved.shape.join(",") !== p.shape.join(",")) {
+      throw new UserError(`${path}: "${name}" has shape [${saved.shape}] but this model's is [${p.shape}]; the checkpoint is from a model of another shape.`);
+    }
+    if (saved.dtype !== "F32") throw new UserError(`${path}: "${name}" has dtype ${saved.dtype}; weights must be F32.`);
+  }
+  for (const [name, p] of Object.entries(params)) {
+    const saved = tensors[name]!;
+    tf.tidy(() => p.assign(tf.tensor(saved.data, saved.shape, "float32")));
+  }
+}
+
+export interface ResumeTargets {
+  params: NamedParams;
+  optimizer: AdamW;
+  sampler: EpochSampler;
+  scaler?: LossScaler;
+}
+
+/** Restores a run from checkpoint `dir`; nothing is changed if any file is wrong. */
+export async function loadCheckpoint(dir: string, targets: ResumeTargets): Promise<LoadedCheckpoint> {
+  const trainerState = readJson<TrainerState>(join(dir, "trainer_state.json"));
+  if (!existsSync(join(dir, "resume_state.json")) && !existsSync(join(dir, "optimizer.safetensors"))) {
+    throw new UserError(`${dir} was saved with saveOnlyModel (weights only), so training cannot resume from it.`);
+  }
+  const resume = readJson<ResumeState>(join(dir, "resume_state.json"));
+  const optimizerPath = join(dir, "optimizer.safetensors");
+  const optimizerState = await readTensors(optimizerPath);
+  if (!Number.isInteger(trainerState.global_step) || trainerState.global_step < 0) {
+    throw new UserError(`${join(dir, "trainer_state.json")}: global_step ${JSON.stringify(trainerState.global_step)} is not a step number.`);
+  }
+  if (targets.scaler && !resume.scaler) throw new UserError(`${dir} has no loss-scaler state: it was saved by a run without fp16.`);
+  const optimizerStep = Number(optimizerState.metadata.step);
+  if (!Number.isInteger(optimizerStep) || optimizerStep < 0) throw new UserError(`${optimizerPath}: metadata "step" is ${JSON.stringify(optimizerState.metadata.step)}, not a step count.`);
+  const problem = targets.optimizer.stateProblem(optimizerState.tensors, optimizerPath);
+  if (problem) throw new UserError(problem);
+  // Everything checked: from here on nothing can fail half-way.
+  await loadModelWeights(dir, targets.params);
+  targets.optimizer.restore(optimizerState.tensors, optimizerStep, optimizerPath);
+  targets.sampler.restore(resume.sampler);
+  if (targets.scaler && resume.scaler) targets.scaler.restore(resume.scaler);
+  return { dir, globalStep: trainerState.global_step, trainerState, resume };
+}
+
+/** <outputDir>/checkpoint-<step>: where the checkpoint of `step` goes. */
+export function checkpointDir(outputDir: string, step: number): string {
+  return join(outputDir, `checkpoint-${step}`);
+}
