@@ -246,7 +246,9 @@ export async function loadCheckpoint(dir: string, targets: ResumeTargets): Promi
   if (targets.scaler && !resume.scaler) throw new UserError(`${dir} has no loss-scaler state: it was saved by a run without fp16.`);
   const optimizerStep = Number(optimizerState.metadata.step);
   if (!Number.isInteger(optimizerStep) || optimizerStep < 0) throw new UserError(`${optimizerPath}: metadata "step" is ${JSON.stringify(optimizerState.metadata.step)}, not a step count.`);
-  const problem = targets.optimizer.stateProblem(optimizerState.tensors, optimizerPath);
+  const problem =
+    targets.optimizer.stateProblem(optimizerState.tensors, optimizerPath) ??
+    (targets.scaler && resume.scaler ? targets.scaler.stateProblem(resume.scaler, join(dir, "resume_state.json")) : null);
   if (problem) throw new UserError(problem);
   // Everything checked: from here on nothing can fail half-way.
   await loadModelWeights(dir, targets.params);
