@@ -22,7 +22,7 @@ export default defineTrainer({
     outputDir: "out/addition",
     perDeviceTrainBatchSize: 64,
     perDeviceEvalBatchSize: 500,
-    maxSteps: 1500,
+    maxSteps: 1000,
     learningRate: 3e-3, // small models like a high learning rate
     weightDecay: 0.01,
     lrSchedulerType: "cosine",
@@ -30,7 +30,7 @@ export default defineTrainer({
     loggingSteps: 50,
     loggingFirstStep: true,
     evalStrategy: "steps",
-    evalSteps: 250,
+    evalSteps: 200,
     saveStrategy: "no",
     seed: 42,
   },

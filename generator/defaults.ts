@@ -45,7 +45,7 @@ export const FP16_SCALER_DEFAULTS = {
   growthInterval: 2000,
 };
 
-export const ADDITION_DEFAULTS = { trainExamples: 20000, evalExamples: 500, reverseAnswer: true };
+export const ADDITION_DEFAULTS = { trainExamples: 20000, evalExamples: 500, reverseAnswer: true, fixedWidth: true };
 export const TEXT_DEFAULTS = { evalFraction: 0.1, sequenceLength: 64 };
 export const MLP_DEFAULTS = { window: 4, embedding: 16 };
 

@@ -161,10 +161,11 @@ export function buildPlan(loaded: LoadedSpec, outputPath: string): TrainingPlan 
     dataGroup.push(constant(ctx, "TRAIN_EXAMPLES", "data.trainExamples", d.trainExamples ?? ADDITION_DEFAULTS.trainExamples, d.trainExamples === undefined ? "default" : null));
     dataGroup.push(constant(ctx, "EVAL_EXAMPLES", "data.evalExamples", d.evalExamples ?? ADDITION_DEFAULTS.evalExamples, d.evalExamples === undefined ? "default" : null));
     dataGroup.push(constant(ctx, "REVERSE_ANSWER", "data.reverseAnswer", d.reverseAnswer ?? ADDITION_DEFAULTS.reverseAnswer, d.reverseAnswer === undefined ? "default: least-significant digit first" : null));
+    dataGroup.push(constant(ctx, "FIXED_WIDTH", "data.fixedWidth", d.fixedWidth ?? ADDITION_DEFAULTS.fixedWidth, d.fixedWidth === undefined ? "default: zero-padded, digits at fixed positions" : null));
     const dataSeed = d.seed !== undefined ? "DATA_SEED" : "SEED";
     if (d.seed !== undefined) dataGroup.push(constant(ctx, "DATA_SEED", "data.seed", d.seed));
     runtime.add("additionData");
-    dataPlan.addition = { call: `additionData({ digits: DIGITS, trainExamples: TRAIN_EXAMPLES, evalExamples: EVAL_EXAMPLES, reverseAnswer: REVERSE_ANSWER, seed: ${dataSeed} })` };
+    dataPlan.addition = { call: `additionData({ digits: DIGITS, trainExamples: TRAIN_EXAMPLES, evalExamples: EVAL_EXAMPLES, reverseAnswer: REVERSE_ANSWER, fixedWidth: FIXED_WIDTH, seed: ${dataSeed} })` };
     dataPlan.summary = `data: ${d.digits}-digit sums such as "123+456=579"; only the answer is a loss target`;
     exactMatch = (d.evalExamples ?? ADDITION_DEFAULTS.evalExamples) > 0;
   }

@@ -49,6 +49,8 @@ export interface AdditionPreset {
   evalExamples?: number;
   /** Write answers least-significant digit first, which is much easier to learn (default true). */
   reverseAnswer?: boolean;
+  /** Zero-pad operands and answer ("012+345=0357") so digits sit at fixed positions (default true); false gives uneven lengths. */
+  fixedWidth?: boolean;
   /** Seed of the problem generator (default: args.seed). */
   seed?: number;
 }

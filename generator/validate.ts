@@ -20,7 +20,7 @@ const MODEL_KEYS: Record<string, string[]> = {
   mlp: ["preset", "hidden", "window", "embedding"],
 };
 const DATA_KEYS: Record<string, string[]> = {
-  addition: ["preset", "digits", "trainExamples", "evalExamples", "reverseAnswer", "seed"],
+  addition: ["preset", "digits", "trainExamples", "evalExamples", "reverseAnswer", "fixedWidth", "seed"],
 };
 const TEXT_KEYS = ["text", "evalFraction", "sequenceLength"];
 export const ARG_KEYS = [
@@ -202,6 +202,7 @@ function validateData(c: Checker, data: unknown): boolean | null {
   const train = c.number(data, "trainExamples", "data", { integer: true, min: 1 });
   const held = c.number(data, "evalExamples", "data", { integer: true, min: 0 });
   c.boolean(data, "reverseAnswer", "data");
+  c.boolean(data, "fixedWidth", "data");
   c.number(data, "seed", "data", { integer: true, min: 0 });
   if (digits !== undefined) {
     const total = 10 ** (2 * digits);

@@ -43,6 +43,7 @@ const DIGITS = 3;
 const TRAIN_EXAMPLES = 20000;
 const EVAL_EXAMPLES = 500;
 const REVERSE_ANSWER = true; // default: least-significant digit first
+const FIXED_WIDTH = true; // default: zero-padded, digits at fixed positions
 
 // model
 const D_MODEL = 64;
@@ -85,6 +86,7 @@ const data = additionData({
   trainExamples: TRAIN_EXAMPLES,
   evalExamples: EVAL_EXAMPLES,
   reverseAnswer: REVERSE_ANSWER,
+  fixedWidth: FIXED_WIDTH,
   seed: SEED,
 });
 // Each epoch visits the training examples in a permutation fixed by SEED and the epoch number;
@@ -152,7 +154,6 @@ const lossMean = new RunningMean(); // training loss since the last log line (HF
 const gradNorm = new LatestValue(); // global gradient norm of the latest step, before clipping
 const throughput = new Throughput();
 let schedulerStep = 0; // updates the learning-rate schedule has seen
-let evaluatedAt = 0; // step of the latest evaluation
 
 for (let step = 1; step <= maxSteps; step++) {
   // learning rate of this step
@@ -184,14 +185,11 @@ for (let step = 1; step <= maxSteps; step++) {
   }
 
   // eval
-  if (step % EVAL_STEPS === 0) {
+  if (step % EVAL_STEPS === 0 || step === maxSteps) {
     log.eval(step, await evaluate(sampler.epochProgress));
-    evaluatedAt = step;
   }
 }
 
-// Final evaluation, unless the last step was just evaluated.
-if (evaluatedAt !== maxSteps) log.eval(maxSteps, await evaluate(sampler.epochProgress));
 await writeModel(outputDir, params);
 await writeTrainerState(outputDir, {
   global_step: maxSteps,

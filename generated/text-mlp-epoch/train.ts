@@ -135,7 +135,6 @@ const lossMean = new RunningMean(); // training loss since the last log line (HF
 const gradNorm = new LatestValue(); // global gradient norm of the latest step, before clipping
 const throughput = new Throughput();
 let schedulerStep = 0; // updates the learning-rate schedule has seen
-let evaluatedAt = 0; // step of the latest evaluation
 
 for (let step = 1; step <= maxSteps; step++) {
   // learning rate of this step
@@ -167,14 +166,11 @@ for (let step = 1; step <= maxSteps; step++) {
   }
 
   // eval
-  if (sampler.epochEnded) {
+  if (sampler.epochEnded || step === maxSteps) {
     log.eval(step, await evaluate(sampler.epochProgress));
-    evaluatedAt = step;
   }
 }
 
-// Final evaluation, unless the last step was just evaluated.
-if (evaluatedAt !== maxSteps) log.eval(maxSteps, await evaluate(sampler.epochProgress));
 await writeModel(outputDir, params);
 await writeTrainerState(outputDir, {
   global_step: maxSteps,

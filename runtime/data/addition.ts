@@ -6,7 +6,9 @@
  * generalisation, not recall. Only the answer and the end mark "$" are loss targets: the
  * operands are random and cannot be predicted. With `reverseAnswer` the answer is written
  * least-significant digit first, which a left-to-right decoder learns much faster (each digit
- * then depends only on digits already seen, carries included).
+ * then depends only on digits already seen, carries included). With `fixedWidth` operands and
+ * answer are zero-padded ("012+345=0357"), so each digit sits at a fixed position — again much
+ * easier for a small model; without it, sequences have uneven lengths (and uneven loss items).
  */
 import type { Batch, DatasetDefinition, GenerateFn } from "../types.ts";
 import { Rng } from "../rng.ts";
@@ -18,6 +20,8 @@ export interface AdditionConfig {
   trainExamples: number;
   evalExamples: number;
   reverseAnswer: boolean;
+  /** Zero-pad operands to `digits` and the answer to digits+1, so digits sit at fixed positions. */
+  fixedWidth: boolean;
   seed: number;
 }
 
@@ -29,7 +33,7 @@ export function additionSequenceLength(digits: number): number {
 }
 
 export function additionData(config: AdditionConfig): DatasetDefinition {
-  const { digits, trainExamples, evalExamples, reverseAnswer } = config;
+  const { digits, trainExamples, evalExamples, reverseAnswer, fixedWidth } = config;
   const limit = 10 ** digits;
   if (trainExamples + evalExamples > limit * limit) {
     throw new Error(`addition: ${trainExamples + evalExamples} distinct problems requested but only ${limit * limit} exist with ${digits} digits.`);
@@ -53,12 +57,14 @@ export function additionData(config: AdditionConfig): DatasetDefinition {
   const evalProblems = problems.slice(0, evalExamples);
   const trainProblems = problems.slice(evalExamples);
 
+  const operand = (n: number): string => (fixedWidth ? String(n).padStart(digits, "0") : String(n));
+  const promptText = (a: number, b: number): string => `${operand(a)}+${operand(b)}=`;
   const answerText = (a: number, b: number): string => {
-    const sum = String(a + b);
+    const sum = fixedWidth ? String(a + b).padStart(digits + 1, "0") : String(a + b);
     return reverseAnswer ? [...sum].reverse().join("") : sum;
   };
   const encode = ([a, b]: [number, number]): WeightedSequence => {
-    const prompt = `${a}+${b}=`;
+    const prompt = promptText(a, b);
     return { tokens: vocabulary.encode(`${prompt}${answerText(a, b)}$`), firstTarget: prompt.length };
   };
   const batchOf = (set: [number, number][], indices: readonly number[]): Batch =>
@@ -73,7 +79,7 @@ export function additionData(config: AdditionConfig): DatasetDefinition {
     evalBatch: (indices) => batchOf(evalProblems, indices),
     async generationMetrics(generate: GenerateFn): Promise<Record<string, number>> {
       if (evalProblems.length === 0) return {};
-      const prompts = evalProblems.map(([a, b]) => vocabulary.encode(`${a}+${b}=`));
+      const prompts = evalProblems.map(([a, b]) => vocabulary.encode(promptText(a, b)));
       const outputs = await generate(prompts, { maxNewTokens: digits + 2, temperature: 0, stopToken: end });
       let correct = 0;
       outputs.forEach((out, i) => {
