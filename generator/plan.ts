@@ -361,7 +361,8 @@ export function buildPlan(loaded: LoadedSpec, outputPath: string): TrainingPlan 
     accumulation,
     clipping,
     fp16,
-    logging: { condition: loggingConditions.length > 0 ? loggingConditions.join(" || ") : null },
+    // Unlike HF (which ends with a summary line instead), the last step is always logged too.
+    logging: { condition: loggingConditions.length > 0 ? [...loggingConditions, "step === maxSteps"].join(" || ") : null },
     evaluation,
     resumable: checkpointing !== null && !checkpointing.onlyModel,
     best,

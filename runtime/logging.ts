@@ -6,9 +6,12 @@
  *   - "jsonl":   one JSON object per line in <outputDir>/metrics.jsonl, with a "type" field;
  *   - "console": a live progress line on a terminal (step/total, loss, lr, tokens/s, ETA),
  *                or one plain line per event when stdout is not a TTY.
+ * With GEN_TRAINER_TRACE_TENSORS=1 in the environment, each train entry also records
+ * num_tensors (tf.memory().numTensors): the leak check of the tests and the bench.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
 
 export type LogValue = number | string;
 export type LogEntry = Record<string, LogValue>;
@@ -43,6 +46,7 @@ export class TrainingLog {
   private readonly startedAt = performance.now();
   private startStep = 0;
   private progressShown = false;
+  private readonly traceTensors = process.env.GEN_TRAINER_TRACE_TENSORS === "1";
 
   constructor(private readonly config: TrainingLogConfig) {
     mkdirSync(config.outputDir, { recursive: true });
@@ -78,7 +82,8 @@ export class TrainingLog {
 
   /** A training log line: loss (mean since the last one), learning_rate, grad_norm, ... */
   train(step: number, values: LogEntry): void {
-    const entry = { ...values, step };
+    const entry: LogEntry = { ...values, step };
+    if (this.traceTensors) entry.num_tensors = tf.memory().numTensors;
     this.history.push(entry);
     this.write("train", entry);
     if (!this.config.console) return;

@@ -54,7 +54,7 @@ const CONTEXT_LENGTH = 12;
 
 // training
 const BATCH_SIZE = 64;
-const MAX_STEPS = 1500;
+const MAX_STEPS = 1000;
 
 // AdamW optimizer
 // small models like a high learning rate
@@ -73,7 +73,7 @@ const MAX_GRAD_NORM = 1; // HF default
 // logging and evaluation
 const LOGGING_STEPS = 50;
 const EVAL_BATCH_SIZE = 500;
-const EVAL_STEPS = 250;
+const EVAL_STEPS = 200;
 // -----------------------------------------------------------------------------
 
 const flags = parseRunFlags(process.argv.slice(2), { resume: false });
@@ -174,7 +174,7 @@ for (let step = 1; step <= maxSteps; step++) {
   lossMean.add(total.loss);
 
   // log
-  if (step === 1 || step % LOGGING_STEPS === 0) {
+  if (step === 1 || step % LOGGING_STEPS === 0 || step === maxSteps) {
     log.train(step, {
       epoch: sampler.epochProgress,
       loss: await lossMean.take(),

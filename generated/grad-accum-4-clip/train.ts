@@ -43,6 +43,7 @@ const DIGITS = 2;
 const TRAIN_EXAMPLES = 400;
 const EVAL_EXAMPLES = 50;
 const REVERSE_ANSWER = true; // default: least-significant digit first
+const FIXED_WIDTH = true; // default: zero-padded, digits at fixed positions
 
 // model
 const D_MODEL = 16;
@@ -79,6 +80,7 @@ const data = additionData({
   trainExamples: TRAIN_EXAMPLES,
   evalExamples: EVAL_EXAMPLES,
   reverseAnswer: REVERSE_ANSWER,
+  fixedWidth: FIXED_WIDTH,
   seed: SEED,
 });
 // Each epoch visits the training examples in a permutation fixed by SEED and the epoch number;
@@ -158,7 +160,7 @@ for (let step = 1; step <= maxSteps; step++) {
   lossMean.add(total.loss);
 
   // log
-  if (step % LOGGING_STEPS === 0) {
+  if (step % LOGGING_STEPS === 0 || step === maxSteps) {
     log.train(step, {
       epoch: sampler.epochProgress,
       loss: await lossMean.take(),

@@ -40,6 +40,7 @@ const DIGITS = 2;
 const TRAIN_EXAMPLES = 400;
 const EVAL_EXAMPLES = 50;
 const REVERSE_ANSWER = true; // default: least-significant digit first
+const FIXED_WIDTH = true; // default: zero-padded, digits at fixed positions
 
 // model
 const D_MODEL = 16;
@@ -72,6 +73,7 @@ const data = additionData({
   trainExamples: TRAIN_EXAMPLES,
   evalExamples: EVAL_EXAMPLES,
   reverseAnswer: REVERSE_ANSWER,
+  fixedWidth: FIXED_WIDTH,
   seed: SEED,
 });
 // Each epoch visits the training examples in a permutation fixed by SEED and the epoch number;
@@ -141,7 +143,7 @@ for (let step = 1; step <= maxSteps; step++) {
   lossMean.add(total.loss);
 
   // log
-  if (step % LOGGING_STEPS === 0) {
+  if (step % LOGGING_STEPS === 0 || step === maxSteps) {
     log.train(step, {
       epoch: sampler.epochProgress,
       loss: await lossMean.take(),

@@ -48,6 +48,7 @@ const DIGITS = 2;
 const TRAIN_EXAMPLES = 400;
 const EVAL_EXAMPLES = 50;
 const REVERSE_ANSWER = true; // default: least-significant digit first
+const FIXED_WIDTH = true; // default: zero-padded, digits at fixed positions
 
 // model
 const D_MODEL = 16;
@@ -86,6 +87,7 @@ const data = additionData({
   trainExamples: TRAIN_EXAMPLES,
   evalExamples: EVAL_EXAMPLES,
   reverseAnswer: REVERSE_ANSWER,
+  fixedWidth: FIXED_WIDTH,
   seed: SEED,
 });
 // Each epoch visits the training examples in a permutation fixed by SEED and the epoch number;
@@ -154,7 +156,7 @@ async function save(step: number): Promise<void> {
   best.saved(step, dir);
   await saveCheckpoint(outputDir, step, {
     params,
-    optimizer: optimizer,
+    optimizer,
     trainerState: trainerState({
       global_step: step,
       epoch: sampler.epochProgress,
@@ -212,7 +214,7 @@ for (let step = startStep; step <= maxSteps; step++) {
   lossMean.add(total.loss);
 
   // log
-  if (step % LOGGING_STEPS === 0) {
+  if (step % LOGGING_STEPS === 0 || step === maxSteps) {
     log.train(step, {
       epoch: sampler.epochProgress,
       loss: await lossMean.take(),

@@ -46,6 +46,7 @@ const DIGITS = 2;
 const TRAIN_EXAMPLES = 400;
 const EVAL_EXAMPLES = 50;
 const REVERSE_ANSWER = true; // default: least-significant digit first
+const FIXED_WIDTH = true; // default: zero-padded, digits at fixed positions
 
 // model
 const D_MODEL = 16;
@@ -82,6 +83,7 @@ const data = additionData({
   trainExamples: TRAIN_EXAMPLES,
   evalExamples: EVAL_EXAMPLES,
   reverseAnswer: REVERSE_ANSWER,
+  fixedWidth: FIXED_WIDTH,
   seed: SEED,
 });
 // Each epoch visits the training examples in a permutation fixed by SEED and the epoch number;
@@ -134,7 +136,7 @@ async function save(step: number): Promise<void> {
   const dir = checkpointDir(outputDir, step);
   await saveCheckpoint(outputDir, step, {
     params,
-    optimizer: optimizer,
+    optimizer,
     trainerState: trainerState({
       global_step: step,
       epoch: sampler.epochProgress,
@@ -191,7 +193,7 @@ for (let step = startStep; step <= maxSteps; step++) {
   lossMean.add(total.loss);
 
   // log
-  if (step % LOGGING_STEPS === 0) {
+  if (step % LOGGING_STEPS === 0 || step === maxSteps) {
     log.train(step, {
       epoch: sampler.epochProgress,
       loss: await lossMean.take(),

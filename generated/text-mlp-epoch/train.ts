@@ -155,7 +155,7 @@ for (let step = 1; step <= maxSteps; step++) {
   lossMean.add(total.loss);
 
   // log
-  if (sampler.epochEnded) {
+  if (sampler.epochEnded || step === maxSteps) {
     log.train(step, {
       epoch: sampler.epochProgress,
       loss: await lossMean.take(),

@@ -141,7 +141,7 @@ for (let step = 1; step <= maxSteps; step++) {
   lossMean.add(total.loss);
 
   // log
-  if (step % LOGGING_STEPS === 0) {
+  if (step % LOGGING_STEPS === 0 || step === maxSteps) {
     log.train(step, {
       epoch: sampler.epochProgress,
       loss: await lossMean.take(),
