@@ -1,9 +1,16 @@
 /**
  * gen-trainer — the package root a spec imports: `import { defineTrainer } from "gen-trainer"`.
  */
-export { defineTrainer } from "./generator/spec-types.ts";
+export { defineTrainer, earlyStopping, generationSample, jsonlLogger, progressBar } from "./generator/spec-types.ts";
 export type {
   AdditionPreset,
+  CallbackSpec,
+  EarlyStoppingCallback,
+  GenerationSampleCallback,
+  JsonlLoggerCallback,
+  JsonValue,
+  ProgressBarCallback,
+  UserCallbackRef,
   CharTransformerPreset,
   DataSpec,
   Fp16ScalerArgs,
@@ -18,5 +25,6 @@ export type {
   TrainerSpec,
   TrainingArgs,
 } from "./generator/spec-types.ts";
-// The contracts of user model/data modules (ModelDefinition, DatasetDefinition, ...) come from
+// The contracts of user model/data/callback modules (ModelDefinition, DatasetDefinition,
+// TrainerCallback, ...) come from
 // "gen-trainer/runtime", so that checking a spec never loads TensorFlow.js's types.

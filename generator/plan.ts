@@ -9,6 +9,7 @@ import { dirname, relative, resolve, sep } from "node:path";
 import { ADDITION_DEFAULTS, ARG_DEFAULTS, FP16_SCALER_DEFAULTS, MLP_DEFAULTS, TEXT_DEFAULTS, evalMetricName } from "./defaults.ts";
 import { commentLines, literal } from "./literals.ts";
 import type { LoadedSpec } from "./load-spec.ts";
+import { type CallbacksPlan, planCallbacks } from "./plan-callbacks.ts";
 import type { AdditionPreset, CharTransformerPreset, MlpPreset, ModuleRef, TextData, TrainerSpec, TrainingArgs } from "./spec-types.ts";
 
 export interface ConfigConstant {
@@ -60,9 +61,17 @@ export interface TrainingPlan {
   clipping: null | { constant: string };
   /** Emulated fp16 with dynamic loss scaling; minScale is the identifier of the floor or "null". */
   fp16: null | { minScale: string };
-  /** condition: when a train line is logged (null: loggingStrategy "no"). */
-  logging: { condition: string | null };
-  evaluation: null | { condition: string; exactMatch: boolean };
+  /**
+   * When a train line is logged (null: loggingStrategy "no"). `atEpoch`: the action runs at the
+   * end-of-epoch point of the loop (epoch strategy), else right after the step (HF's order).
+   */
+  logging: { condition: string | null; atEpoch: boolean };
+  evaluation: null | { condition: string; atEpoch: boolean; exactMatch: boolean; keepMetrics: boolean };
+  callbacks: CallbacksPlan | null;
+  /** The step trainer_state.json reports at the end: maxSteps, or where a callback stopped. */
+  finalStep: string;
+  /** The loop's first step: 1, or startStep after a resume. */
+  firstStep: string;
   /** Whether the program takes --resume (it saves checkpoints with optimizer state). */
   resumable: boolean;
   /** Tracking of the best evaluation (metricForBestModel), when anything needs it. */
@@ -70,6 +79,7 @@ export interface TrainingPlan {
   checkpointing: null | {
     /** When a checkpoint is saved, e.g. "step % SAVE_STEPS === 0 || step === maxSteps". */
     condition: string;
+    atEpoch: boolean;
     /** Rotation: the constant of saveTotalLimit, null without rotation. */
     limit: string | null;
     /** saveOnlyModel: weights and trainer state only; such a program cannot resume. */
@@ -272,6 +282,23 @@ export function buildPlan(loaded: LoadedSpec, outputPath: string): TrainingPlan 
     };
   }
 
+  // --- callbacks (their control flags join the conditions of log, eval and save below)
+  const callbackGroup: ConfigConstant[] = [];
+  const callbackSpecs = spec.callbacks ?? [];
+  const callbacks = planCallbacks({
+    callbacks: callbackSpecs,
+    specDir: ctx.specDir,
+    programDir: ctx.programDir,
+    constant: (name, path, value, note = null) => callbackGroup.push(constant(ctx, name, path, value, note)),
+    runtime,
+    moduleImports,
+  });
+  if (callbacks?.state) {
+    const resolvedArgs = Object.fromEntries(Object.keys({ ...ARG_DEFAULTS, ...args }).sort().map((k) => [k, (args as Record<string, unknown>)[k] ?? (ARG_DEFAULTS as Record<string, unknown>)[k]]));
+    callbackGroup.unshift(constant(ctx, "TRAINING_ARGS", null, resolvedArgs, "the resolved TrainingArguments callbacks receive"));
+  }
+  const control = (flag: string): string => (callbacks?.requests ? ` || control.${flag}` : "");
+
   // --- logging and evaluation
   const logGroup: ConfigConstant[] = [];
   const loggingStrategy = a("loggingStrategy");
@@ -291,7 +318,12 @@ export function buildPlan(loaded: LoadedSpec, outputPath: string): TrainingPlan 
       every = interval(ctx, "EVAL_STEPS", "evalSteps", "evalSteps", evalSteps, logGroup, derived, args.evalSteps === undefined ? "HF default: loggingSteps" : null);
     }
     // Like HF for step strategies, the last step is always evaluated.
-    evaluation = { condition: `${every ? `step % ${every} === 0` : "sampler.epochEnded"} || step === maxSteps`, exactMatch };
+    evaluation = {
+      condition: `${every ? `step % ${every} === 0` : "sampler.epochEnded"} || step === maxSteps${control("shouldEvaluate")}`,
+      atEpoch: every === null,
+      exactMatch,
+      keepMetrics: false,
+    };
   }
   config.push({ title: "logging and evaluation", constants: logGroup });
 
@@ -305,11 +337,11 @@ export function buildPlan(loaded: LoadedSpec, outputPath: string): TrainingPlan 
     let condition: string;
     if (saveStrategy === "steps") {
       const every = interval(ctx, "SAVE_STEPS", "saveSteps", "saveSteps", args.saveSteps ?? ARG_DEFAULTS.saveSteps, group, derived, args.saveSteps === undefined ? "HF default" : null);
-      condition = `step % ${every} === 0 || step === maxSteps`;
+      condition = `step % ${every} === 0 || step === maxSteps${control("shouldSave")}`;
     } else if (saveStrategy === "epoch") {
-      condition = "sampler.epochEnded || step === maxSteps";
+      condition = `sampler.epochEnded || step === maxSteps${control("shouldSave")}`;
     } else {
-      condition = "improved";
+      condition = `improved${control("shouldSave")}`;
     }
     if (args.saveTotalLimit !== undefined) group.push(constant(ctx, "SAVE_TOTAL_LIMIT", "args.saveTotalLimit", args.saveTotalLimit));
     const onlyModel = a("saveOnlyModel");
@@ -318,12 +350,12 @@ export function buildPlan(loaded: LoadedSpec, outputPath: string): TrainingPlan 
     if (args.saveTotalLimit !== undefined) runtime.add("rotateCheckpoints");
     if (!onlyModel) runtime.add("findResumeCheckpoint").add("loadCheckpoint");
     if (loadBestAtEnd) runtime.add("loadModelWeights");
-    checkpointing = { condition, limit: args.saveTotalLimit !== undefined ? "SAVE_TOTAL_LIMIT" : null, onlyModel, loadBestAtEnd };
+    checkpointing = { condition, atEpoch: saveStrategy === "epoch" || (saveStrategy === "best" && (evaluation?.atEpoch ?? false)), limit: args.saveTotalLimit !== undefined ? "SAVE_TOTAL_LIMIT" : null, onlyModel, loadBestAtEnd };
   }
   // HF: metricForBestModel defaults to "loss" when saving the best or loading it at the end;
   // the best checkpoint is tracked when there is a metric and an evaluation to read it from.
   const metric = args.metricForBestModel ?? (saveStrategy === "best" || loadBestAtEnd ? "loss" : undefined);
-  if (metric !== undefined && evaluation && checkpointing) {
+  if (metric !== undefined && evaluation && (checkpointing || callbacks?.earlyStopping)) {
     const name = evalMetricName(metric);
     const greater = args.greaterIsBetter ?? !name.endsWith("loss");
     config.push({
@@ -333,14 +365,21 @@ export function buildPlan(loaded: LoadedSpec, outputPath: string): TrainingPlan 
         constant(ctx, "GREATER_IS_BETTER", "args.greaterIsBetter", greater, args.greaterIsBetter === undefined ? `HF default: ${name.endsWith("loss") ? "a loss" : "not a loss"}` : null),
       ],
     });
-    runtime.add("BestMetric");
-    best = { metric: name, greaterIsBetter: greater, improvedFlag: saveStrategy === "best" };
+    if (checkpointing) {
+      runtime.add("BestMetric");
+      best = { metric: name, greaterIsBetter: greater, improvedFlag: saveStrategy === "best" };
+    }
   }
+  if (callbacks) config.push({ title: "callbacks", constants: callbackGroup });
+  if (evaluation) evaluation.keepMetrics = best !== null || (callbacks?.has.onEvaluate ?? false);
+  // progressBar() and jsonlLogger() are the loggers reportTo selects; listing them turns them on.
+  const listed = (name: string): boolean => callbackSpecs.some((c) => "callback" in c && c.callback === name);
   const reportTo = args.reportTo ?? ARG_DEFAULTS.reportTo;
 
   const outputFile = relative(process.cwd(), resolve(outputPath)).split(sep).join("/");
   const sortedRuntime = [...runtime].sort((x, y) => x.replace(/^type /, "").localeCompare(y.replace(/^type /, "")));
   const loggingConditions = [firstStep ? "step === 1" : null, loggingEvery ? `step % ${loggingEvery} === 0` : null, loggingStrategy === "epoch" ? "sampler.epochEnded" : null].filter(Boolean);
+  const resumable = checkpointing !== null && !checkpointing.onlyModel;
   return {
     name: spec.name,
     header: {
@@ -362,11 +401,17 @@ export function buildPlan(loaded: LoadedSpec, outputPath: string): TrainingPlan 
     clipping,
     fp16,
     // Unlike HF (which ends with a summary line instead), the last step is always logged too.
-    logging: { condition: loggingConditions.length > 0 ? [...loggingConditions, "step === maxSteps"].join(" || ") : null },
+    logging: {
+      condition: loggingConditions.length > 0 ? `${[...loggingConditions, "step === maxSteps"].join(" || ")}${control("shouldLog")}` : null,
+      atEpoch: loggingStrategy === "epoch",
+    },
     evaluation,
-    resumable: checkpointing !== null && !checkpointing.onlyModel,
+    callbacks,
+    finalStep: callbacks?.control ? "lastStep" : "maxSteps",
+    firstStep: resumable ? "startStep" : "1",
+    resumable,
     best,
     checkpointing,
-    reportTo: { console: reportTo.includes("console"), jsonl: reportTo.includes("jsonl") },
+    reportTo: { console: reportTo.includes("console") || listed("progressBar"), jsonl: reportTo.includes("jsonl") || listed("jsonlLogger") },
   };
 }

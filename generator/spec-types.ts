@@ -118,14 +118,79 @@ export interface TrainingArgs {
   greaterIsBetter?: boolean;
 }
 
+/** JSON-safe values, for callback options (emitted as literals into the program). */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** Built-in: every `everySteps` steps, generate from each prompt with the model being trained. */
+export interface GenerationSampleCallback {
+  callback: "generationSample";
+  prompts: string[];
+  everySteps: number;
+  maxNewTokens: number;
+  /** 0 (default) = greedy. */
+  temperature?: number;
+  topK?: number;
+  /** Seed of the sampling (default 0); step N samples with seed + N, so runs and resumes agree. */
+  seed?: number;
+}
+
+/** Built-in: HF's EarlyStoppingCallback. Needs evalStrategy and a metricForBestModel. */
+export interface EarlyStoppingCallback {
+  callback: "earlyStopping";
+  /** Evaluations without improvement before training stops. */
+  patience: number;
+  /** How much better than the best a metric must be to count as an improvement (default 0). */
+  threshold?: number;
+}
+
+/** Built-in: the console logger (what reportTo "console" selects). */
+export interface ProgressBarCallback {
+  callback: "progressBar";
+}
+
+/** Built-in: the metrics.jsonl logger (what reportTo "jsonl" selects). */
+export interface JsonlLoggerCallback {
+  callback: "jsonlLogger";
+}
+
+/** A user callback: a class implementing TrainerCallback (from "gen-trainer/runtime"). */
+export interface UserCallbackRef {
+  /** Path of the module, relative to the spec file. */
+  module: string;
+  /** Name of the exported class. */
+  export: string;
+  /** Passed to the class's constructor. */
+  options?: { [key: string]: JsonValue };
+  /** Call onStepEnd only every this many steps. */
+  every?: number;
+}
+
+export type CallbackSpec = GenerationSampleCallback | EarlyStoppingCallback | ProgressBarCallback | JsonlLoggerCallback | UserCallbackRef;
+
+export function generationSample(options: Omit<GenerationSampleCallback, "callback">): GenerationSampleCallback {
+  return { callback: "generationSample", ...options };
+}
+
+export function earlyStopping(options: Omit<EarlyStoppingCallback, "callback">): EarlyStoppingCallback {
+  return { callback: "earlyStopping", ...options };
+}
+
+export function progressBar(): ProgressBarCallback {
+  return { callback: "progressBar" };
+}
+
+export function jsonlLogger(): JsonlLoggerCallback {
+  return { callback: "jsonlLogger" };
+}
+
 export interface TrainerSpec {
   /** Slug (lowercase letters, digits, dashes): the folder generated/<name>/. */
   name: string;
   model: ModelSpec;
   data: DataSpec;
   args: TrainingArgs;
-  /** Callbacks are not supported yet. */
-  callbacks?: never[];
+  /** Run in this order at each event they implement. */
+  callbacks?: CallbackSpec[];
 }
 
 /** Identity that gives a spec its type: `export default defineTrainer({...})`. */

@@ -6,9 +6,10 @@
  * rules (training_args.py __post_init__, see shared/reference/hf-trainer-semantics.md §4). All
  * problems are collected, so a spec with several gets all of them in one run.
  */
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { ADDITION_DEFAULTS, ARG_DEFAULTS, TEXT_DEFAULTS, evalMetricName } from "./defaults.ts";
+import { inspectCallbackClass } from "./callback-classes.ts";
 import { type Diagnostic, didYouMean } from "./diagnostics.ts";
 import type { LoadedSpec } from "./load-spec.ts";
 
@@ -42,7 +43,7 @@ function isObject(v: unknown): v is Obj {
 
 class Checker {
   readonly diagnostics: Diagnostic[] = [];
-  constructor(private readonly spec: LoadedSpec) {}
+  constructor(readonly spec: LoadedSpec) {}
 
   error(path: string, code: string, message: string): void {
     // Point at the property itself, or at the closest enclosing one written in the source.
@@ -321,9 +322,7 @@ export function validateSpec(spec: LoadedSpec): Diagnostic[] {
   if (value.model !== undefined) validateModel(c, value.model);
   const hasEvalData = value.data !== undefined ? validateData(c, value.data) : null;
   if (value.args !== undefined) validateArgs(c, value.args, hasEvalData, isObject(value.data) ? value.data : {});
-  if (Array.isArray(value.callbacks) && value.callbacks.length > 0) {
-    c.error("callbacks", "E_UNSUPPORTED", `callbacks are not supported yet; remove them.`);
-  }
+  if (value.callbacks !== undefined) validateCallbacks(c, spec, value);
   if (isObject(value.model) && isObject(value.data) && value.model.preset === "char-transformer" && typeof value.model.contextLength === "number") {
     const T = dataSequenceLength(value.data, value.model);
     if (T !== null && T > value.model.contextLength) {
@@ -331,4 +330,91 @@ export function validateSpec(spec: LoadedSpec): Diagnostic[] {
     }
   }
   return c.diagnostics;
+}
+
+const BUILT_IN_CALLBACKS: Record<string, string[]> = {
+  generationSample: ["callback", "prompts", "everySteps", "maxNewTokens", "temperature", "topK", "seed"],
+  earlyStopping: ["callback", "patience", "threshold"],
+  progressBar: ["callback"],
+  jsonlLogger: ["callback"],
+};
+const USER_CALLBACK_KEYS = ["module", "export", "options", "every"];
+
+function isJson(v: unknown): boolean {
+  if (v === null || typeof v === "string" || typeof v === "boolean") return true;
+  if (typeof v === "number") return Number.isFinite(v);
+  if (Array.isArray(v)) return v.every(isJson);
+  return isObject(v) && Object.getPrototypeOf(v) === Object.prototype && Object.values(v).every(isJson);
+}
+
+/** Characters the data's vocabulary holds, when known at generation time. */
+function knownCharacters(spec: LoadedSpec, data: Obj): Set<string> | null {
+  if (data.preset === "addition") return new Set("0123456789+=$_");
+  if (typeof data.text === "string") {
+    try {
+      return new Set(Array.from(readFileSync(resolve(dirname(spec.path), data.text), "utf8")));
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+function validateCallbacks(c: Checker, spec: LoadedSpec, value: Obj): void {
+  const list = value.callbacks;
+  if (!Array.isArray(list)) return c.error("callbacks", "E_TYPE", `callbacks must be an array, e.g. [generationSample({ ... })].`);
+  const args = isObject(value.args) ? value.args : {};
+  const data = isObject(value.data) ? value.data : {};
+  const seen = new Set<string>();
+  list.forEach((cb, i) => {
+    const path = `callbacks.${i}`;
+    if (!isObject(cb)) return c.error(path, "E_TYPE", `${path} must be a built-in callback (generationSample(...), earlyStopping(...), progressBar(), jsonlLogger()) or { module, export }.`);
+    if ("module" in cb) {
+      c.keys(cb, path, USER_CALLBACK_KEYS);
+      c.file(cb, "module", path, "callback module");
+      if (typeof cb.export !== "string" || cb.export === "") return c.error(path, "E_TYPE", `${path}.export must name the exported callback class, e.g. "MyCallback".`);
+      if (cb.options !== undefined && (!isObject(cb.options) || !isJson(cb.options))) c.error(`${path}.options`, "E_TYPE", `${path}.options must be a plain object of JSON values (strings, numbers, booleans, null, arrays, objects): it is written into the program as a literal.`);
+      const every = c.number(cb, "every", path, { integer: true, min: 1 });
+      if (typeof cb.module !== "string") return;
+      const modulePath = resolve(dirname(spec.path), cb.module);
+      if (!existsSync(modulePath)) return;
+      const cls = inspectCallbackClass(modulePath, cb.export);
+      if (!cls) return c.error(`${path}.export`, "E_CALLBACK_CLASS", `${cb.module} exports no class named "${cb.export}"; export a class implementing TrainerCallback (from "gen-trainer/runtime").`);
+      c.diagnostics.push(...cls.problems);
+      if (cls.hooks.length === 0 && cls.problems.length === 0) c.error(`${path}.export`, "E_CALLBACK_CLASS", `${cb.export} implements no callback event; implement e.g. onStepEnd or onEvaluate.`);
+      if (every !== undefined && !cls.hooks.includes("onStepEnd")) c.error(`${path}.every`, "E_CALLBACK_EVERY", `${path}.every filters calls of onStepEnd, which ${cb.export} does not implement.`);
+      return;
+    }
+    const kind = c.oneOf(cb, "callback", path, Object.keys(BUILT_IN_CALLBACKS));
+    if (!kind) return;
+    c.keys(cb, path, BUILT_IN_CALLBACKS[kind]!);
+    if ((kind === "generationSample" || kind === "earlyStopping") && seen.has(kind)) c.error(path, "E_CALLBACK_DUPLICATE", `${kind} is listed twice; use one.`);
+    seen.add(kind);
+    if (kind === "generationSample") {
+      const prompts = cb.prompts;
+      if (!Array.isArray(prompts) || prompts.length === 0 || !prompts.every((p) => typeof p === "string")) {
+        c.error(`${path}.prompts`, "E_TYPE", `${path}.prompts must be a non-empty array of strings.`);
+      } else {
+        const chars = knownCharacters(spec, data);
+        prompts.forEach((p: string, j) => {
+          const bad = chars ? Array.from(p).filter((ch) => !chars.has(ch)) : [];
+          if (bad.length > 0) c.error(`${path}.prompts.${j}`, "E_PROMPT", `prompt ${JSON.stringify(p)} has characters the data's vocabulary lacks: ${[...new Set(bad)].map((ch) => JSON.stringify(ch)).join(", ")}.`);
+        });
+      }
+      c.number(cb, "everySteps", path, { integer: true, min: 1 });
+      c.number(cb, "maxNewTokens", path, { integer: true, min: 1 });
+      c.number(cb, "temperature", path, { min: 0 });
+      c.number(cb, "topK", path, { integer: true, min: 1 });
+      c.number(cb, "seed", path, { integer: true, min: 0 });
+      if (cb.everySteps === undefined || cb.maxNewTokens === undefined || cb.prompts === undefined) c.error(path, "E_MISSING", `generationSample needs prompts, everySteps and maxNewTokens.`);
+    } else if (kind === "earlyStopping") {
+      c.number(cb, "patience", path, { integer: true, min: 1 });
+      c.number(cb, "threshold", path, { min: 0 });
+      if (cb.patience === undefined) c.error(path, "E_MISSING", `earlyStopping needs patience (evaluations without improvement before stopping).`);
+      const evalStrategy = args.evalStrategy ?? ARG_DEFAULTS.evalStrategy;
+      if (evalStrategy === "no") c.error(path, "E_NEEDS_EVAL", `earlyStopping compares evaluations, but args.evalStrategy is "no"; set evalStrategy "steps" or "epoch" (HF rule).`);
+      const metric = args.metricForBestModel ?? (args.loadBestModelAtEnd || args.saveStrategy === "best" ? "loss" : undefined);
+      if (metric === undefined) c.error(path, "E_NEEDS_METRIC", `earlyStopping needs args.metricForBestModel (e.g. "loss") to know what improves (HF rule).`);
+    }
+  });
 }

@@ -38,3 +38,6 @@ export {
   type LoadedCheckpoint,
   type ResumeState,
 } from "./checkpoint.ts";
+export { CALLBACK_EVENTS, newControl, runHook, type CallbackArgs, type CallbackContext, type TrainerCallback, type TrainerCallbackState, type TrainerControl } from "./callbacks.ts";
+export { EarlyStopping, type EarlyStoppingState } from "./early-stopping.ts";
+export { requireGenerate, sampleText } from "./samples.ts";

@@ -81,12 +81,12 @@ export class TrainingLog {
   }
 
   /** A training log line: loss (mean since the last one), learning_rate, grad_norm, ... */
-  train(step: number, values: LogEntry): void {
+  train(step: number, values: LogEntry): LogEntry {
     const entry: LogEntry = { ...values, step };
     if (this.traceTensors) entry.num_tensors = tf.memory().numTensors;
     this.history.push(entry);
     this.write("train", entry);
-    if (!this.config.console) return;
+    if (!this.config.console) return entry;
     const elapsed = (performance.now() - this.startedAt) / 1000;
     const eta = ((this.config.maxSteps - step) * elapsed) / Math.max(1, step - this.startStep);
     const fields = Object.entries(values)
@@ -94,10 +94,11 @@ export class TrainingLog {
       .map(([k, v]) => `${k} ${format(v)}`)
       .join(" | ");
     this.print(`step ${step}/${this.config.maxSteps} | ${fields} | eta ${duration(eta)}`, true);
+    return entry;
   }
 
   /** Evaluation metrics (eval_loss, eval_exact_match, ...). */
-  eval(step: number, metrics: LogEntry): void {
+  eval(step: number, metrics: LogEntry): LogEntry {
     const entry = { ...metrics, step };
     this.history.push(entry);
     this.write("eval", entry);
@@ -108,6 +109,7 @@ export class TrainingLog {
         .join(" | ");
       this.print(`[step ${step}] eval: ${fields}`, false);
     }
+    return entry;
   }
 
   /** Any other event (sample, save): metrics.jsonl only, plus an optional console line. */

@@ -61,6 +61,16 @@ export class EpochSampler {
     return this.positionValue >= this.size;
   }
 
+  /** True when the next batch is the first of an epoch. */
+  get startsEpoch(): boolean {
+    return this.positionValue === 0 || this.positionValue >= this.size;
+  }
+
+  /** Ends the current epoch now (a callback's shouldEpochStop): the next batch starts the next one. */
+  endEpoch(): void {
+    this.positionValue = this.size;
+  }
+
   /** Completed epochs as a fraction (HF's `epoch` in logs), e.g. 1.25. */
   get epochProgress(): number {
     return this.epochValue + this.positionValue / this.size;

@@ -1,0 +1,4 @@
+// A callback whose hook name is misspelt (a validation test).
+export class Misspelt {
+  onStepEnded(): void {}
+}
