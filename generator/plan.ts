@@ -348,7 +348,7 @@ export function buildPlan(loaded: LoadedSpec, outputPath: string): TrainingPlan 
     config.push({ title: `checkpoints (saveStrategy "${saveStrategy}"${args.saveStrategy === undefined ? ", HF default" : ""})`, constants: group });
     for (const name of ["saveCheckpoint", "checkpointDir", "trainerState"]) runtime.add(name);
     if (args.saveTotalLimit !== undefined) runtime.add("rotateCheckpoints");
-    if (!onlyModel) runtime.add("findResumeCheckpoint").add("loadCheckpoint");
+    if (!onlyModel) runtime.add("findResumeCheckpoint").add("loadCheckpoint").add("watchForInterrupt").add("resumeCommand");
     if (loadBestAtEnd) runtime.add("loadModelWeights");
     checkpointing = { condition, atEpoch: saveStrategy === "epoch" || (saveStrategy === "best" && (evaluation?.atEpoch ?? false)), limit: args.saveTotalLimit !== undefined ? "SAVE_TOTAL_LIMIT" : null, onlyModel, loadBestAtEnd };
   }

@@ -41,3 +41,4 @@ export {
 export { CALLBACK_EVENTS, newControl, runHook, type CallbackArgs, type CallbackContext, type TrainerCallback, type TrainerCallbackState, type TrainerControl } from "./callbacks.ts";
 export { EarlyStopping, type EarlyStoppingState } from "./early-stopping.ts";
 export { requireGenerate, sampleText } from "./samples.ts";
+export { resumeCommand, watchForInterrupt, type Interrupt } from "./interrupt.ts";

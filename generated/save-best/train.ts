@@ -24,6 +24,7 @@ import {
   modelContext,
   type NamedTensors,
   parseRunFlags,
+  resumeCommand,
   RunningMean,
   saveCheckpoint,
   selectBackend,
@@ -31,6 +32,7 @@ import {
   Throughput,
   trainerState,
   TrainingLog,
+  watchForInterrupt,
   writeModel,
   writeTrainerState,
 } from "gen-trainer/runtime";
@@ -151,8 +153,10 @@ async function evaluate(epoch: number): Promise<Record<string, number>> {
 
 // Saves checkpoint-<step> atomically (written to a temporary folder, then renamed): weights,
 // AdamW state, trainer_state.json, and the resume state (data order, schedule position).
+let savedAt = 0; // step of the latest checkpoint
 async function save(step: number): Promise<void> {
   const dir = checkpointDir(outputDir, step);
+  savedAt = step;
   best.saved(step, dir);
   await saveCheckpoint(outputDir, step, {
     params,
@@ -197,6 +201,7 @@ if (resumed) {
   log.resumeFrom(resumed.globalStep, resumed.trainerState.log_history);
   log.message(`resumed from ${resumed.dir} at step ${resumed.globalStep}`);
 }
+const interrupt = watchForInterrupt(); // CTRL-C saves a checkpoint, then exits
 
 for (let step = startStep; step <= maxSteps; step++) {
   // learning rate of this step
@@ -233,6 +238,14 @@ for (let step = startStep; step <= maxSteps; step++) {
 
   // save
   if (improved) await save(step);
+
+  // CTRL-C or SIGTERM: stop after this step with a checkpoint to resume from
+  if (interrupt.requested) {
+    if (savedAt !== step) await save(step);
+    log.message(`interrupted at step ${step}; continue with: ${resumeCommand()}`);
+    log.close();
+    process.exit(130);
+  }
 }
 
 // loadBestModelAtEnd: the final model is the best checkpoint's weights.

@@ -21,6 +21,7 @@ import {
   modelContext,
   type NamedTensors,
   parseRunFlags,
+  resumeCommand,
   rotateCheckpoints,
   RunningMean,
   saveCheckpoint,
@@ -29,6 +30,7 @@ import {
   Throughput,
   trainerState,
   TrainingLog,
+  watchForInterrupt,
   writeModel,
   writeTrainerState,
 } from "gen-trainer/runtime";
@@ -132,8 +134,10 @@ function namedGradients(byVariable: tf.NamedTensorMap): NamedTensors {
 // Saves checkpoint-<step> atomically (written to a temporary folder, then renamed): weights,
 // AdamW state, trainer_state.json, and the resume state (data order, schedule position).
 // Then keeps the SAVE_TOTAL_LIMIT newest checkpoints, plus the best one and always the latest.
+let savedAt = 0; // step of the latest checkpoint
 async function save(step: number): Promise<void> {
   const dir = checkpointDir(outputDir, step);
+  savedAt = step;
   await saveCheckpoint(outputDir, step, {
     params,
     optimizer,
@@ -176,6 +180,7 @@ if (resumed) {
   log.resumeFrom(resumed.globalStep, resumed.trainerState.log_history);
   log.message(`resumed from ${resumed.dir} at step ${resumed.globalStep}`);
 }
+const interrupt = watchForInterrupt(); // CTRL-C saves a checkpoint, then exits
 
 for (let step = startStep; step <= maxSteps; step++) {
   // learning rate of this step
@@ -204,6 +209,14 @@ for (let step = startStep; step <= maxSteps; step++) {
 
   // save
   if (step % SAVE_STEPS === 0 || step === maxSteps) await save(step);
+
+  // CTRL-C or SIGTERM: stop after this step with a checkpoint to resume from
+  if (interrupt.requested) {
+    if (savedAt !== step) await save(step);
+    log.message(`interrupted at step ${step}; continue with: ${resumeCommand()}`);
+    log.close();
+    process.exit(130);
+  }
 }
 
 await writeModel(outputDir, params);
