@@ -10,9 +10,14 @@
  *   fp16Round      ms per 1M values on the backend
  *   checkpoint     MB/s of saveCheckpoint (weights + AdamW moments, fsynced)
  *   leaks          num_tensors after step 10 vs after the last step
+ *   overhead       the generated program with typical features (log every 50, eval every 500,
+ *                  sample every 500, save every 1000, limit 2) vs a bare hand-written loop
+ *                  (bench/bare-loop.ts) vs the general reference trainer, on one small model
+ *   MFU            achieved training FLOP/s over the backend's measured peak matmul FLOP/s
+ *   generator      ms per spec to generate (load, type-check, plan, render, format)
  *
  * Options: --rounds N (default 3), --steps N (training steps per run, default 60),
- * --backend wasm|cpu (default wasm).
+ * --overhead-steps N (default 1000), --backend wasm|cpu (default wasm).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
@@ -24,7 +29,10 @@ import { renderSpecs } from "../generator/generate.ts";
 import { AdamW, charTransformer, EpochSampler, fp16Round, saveCheckpoint, selectBackend, trainerState } from "../runtime/index.ts";
 
 const ROOT = join(import.meta.dirname, "..");
-const { values } = parseArgs({ options: { rounds: { type: "string", default: "3" }, steps: { type: "string", default: "60" }, backend: { type: "string", default: "wasm" } } });
+const { values } = parseArgs({
+  options: { rounds: { type: "string", default: "3" }, steps: { type: "string", default: "60" }, "overhead-steps": { type: "string", default: "1000" }, backend: { type: "string", default: "wasm" } },
+});
+const OVERHEAD_STEPS = Number(values["overhead-steps"]);
 const ROUNDS = Number(values.rounds);
 const STEPS = Number(values.steps);
 const BACKEND = values.backend!;
@@ -35,20 +43,27 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-async function program(name: string, args: string): Promise<string> {
+function writeSpec(name: string, body: { model: string; args: string; callbacks?: string }): string {
   mkdirSync(WORK, { recursive: true });
   const spec = join(WORK, `${name}.spec.ts`);
   writeFileSync(
     spec,
-    `import { defineTrainer } from "gen-trainer";
+    `import { defineTrainer, generationSample } from "gen-trainer";
 export default defineTrainer({
   name: "${name}",
-  model: { preset: "char-transformer", dModel: 64, layers: 2, heads: 4, contextLength: 12 },
+  model: ${body.model},
   data: { preset: "addition", digits: 3, trainExamples: 20000, evalExamples: 100 },
-  args: { maxSteps: ${STEPS}, learningRate: 1e-3, loggingSteps: 10, saveStrategy: "no", ${args} },
+  args: { ${body.args} },
+  callbacks: [${body.callbacks ?? ""}],
 });
+void generationSample;
 `,
   );
+  return spec;
+}
+
+async function program(name: string, args: string, model = `{ preset: "char-transformer", dModel: 64, layers: 2, heads: 4, contextLength: 12 }`, callbacks?: string): Promise<string> {
+  const spec = writeSpec(name, { model, args: `maxSteps: ${STEPS}, learningRate: 1e-3, loggingSteps: 10, saveStrategy: "no", ${args}`, callbacks });
   const { programs, diagnostics } = await renderSpecs([spec], join(WORK, "generated"));
   if (diagnostics.length) throw new Error(JSON.stringify(diagnostics));
   const path = programs[0]!.outputPath;
@@ -155,7 +170,89 @@ console.log(`\nfp16Round: ${roundMs.toFixed(1)} ms per 1M values on ${BACKEND}`)
 const ckpt = await checkpointMBps();
 console.log(`checkpoint save: ${ckpt.mbPerSec.toFixed(0)} MB/s (${ckpt.mb.toFixed(1)} MB of weights + AdamW moments, fsynced)`);
 
-const results = { date: new Date().toISOString(), backend: BACKEND, rounds: ROUNDS, steps: STEPS, accumulation, fp16, fp16RoundMsPer1M: roundMs, checkpoint: ckpt };
+// --- overhead of the features vs a bare loop and vs the general reference trainer
+const SMALL = `{ preset: "char-transformer", dModel: 32, layers: 1, heads: 2, contextLength: 12 }`;
+const featuresArgs = `maxSteps: ${OVERHEAD_STEPS}, perDeviceTrainBatchSize: 32, perDeviceEvalBatchSize: 100, learningRate: 1e-3, maxGradNorm: 0, loggingSteps: 50, evalStrategy: "steps", evalSteps: 500, saveStrategy: "steps", saveSteps: 1000, saveTotalLimit: 2`;
+const featuresProgram = await (async () => {
+  const spec = writeSpec("bench-features", { model: SMALL, args: featuresArgs, callbacks: `generationSample({ prompts: ["123+456="], everySteps: 500, maxNewTokens: 5 })` });
+  const { programs } = await renderSpecs([spec], join(WORK, "generated"));
+  mkdirSync(dirname(programs[0]!.outputPath), { recursive: true });
+  writeFileSync(programs[0]!.outputPath, programs[0]!.code);
+  return { spec, path: programs[0]!.outputPath };
+})();
+const referenceSpec = writeSpec("bench-reference", { model: SMALL, args: `maxSteps: ${OVERHEAD_STEPS}, perDeviceTrainBatchSize: 32, learningRate: 1e-3, maxGradNorm: 0, loggingSteps: 50, saveStrategy: "no"` });
+const tokensPerStep = 32 * 12;
+const timed = (args: string[], env: Record<string, string> = {}) => {
+  const r = spawnSync(process.execPath, ["--import", "tsx", ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, ...env } });
+  if (r.status !== 0) throw new Error(`${args.join(" ")} failed: ${r.stderr}`);
+  return r.stdout;
+};
+const overheadSamples = { generated: [] as number[], bare: [] as number[], reference: [] as number[] };
+let leak = { after10: 0, atEnd: 0, rss10: 0, rssEnd: 0 };
+for (let round = 0; round < ROUNDS; round++) {
+  const out = mkdtempSync(join(tmpdir(), "gen-trainer-bench-"));
+  timed([featuresProgram.path, "--output-dir", out, "--backend", BACKEND, "--quiet"], { GEN_TRAINER_TRACE_TENSORS: "1" });
+  const events = readFileSync(join(out, "metrics.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, number | string>);
+  overheadSamples.generated.push(events.find((e) => e.type === "summary")!.train_runtime as number);
+  const train = events.filter((e) => e.type === "train");
+  const at10 = train.find((e) => (e.step as number) >= 50)!;
+  const last = train[train.length - 1]!;
+  leak = { after10: at10.num_tensors as number, atEnd: last.num_tensors as number, rss10: at10.rss_mb as number, rssEnd: last.rss_mb as number };
+  rmSync(out, { recursive: true, force: true });
+  overheadSamples.bare.push((JSON.parse(timed(["bench/bare-loop.ts", String(OVERHEAD_STEPS), BACKEND, "32"])) as { train_runtime: number }).train_runtime);
+  overheadSamples.reference.push((JSON.parse(timed(["bench/reference-run.ts", referenceSpec, BACKEND]).trim().split("\n").pop()!) as { train_runtime: number }).train_runtime);
+}
+const overhead = Object.fromEntries(Object.entries(overheadSamples).map(([k, v]) => [k, { seconds: median(v), tokensPerSec: Math.round((OVERHEAD_STEPS * tokensPerStep) / median(v)) }]));
+console.log(`\nfeature overhead (${OVERHEAD_STEPS} steps, char-transformer d32, batch 32, ${BACKEND}, ${ROUNDS} rounds)`);
+console.log(`  bare hand-written loop          ${String(overhead.bare!.tokensPerSec).padStart(7)} tokens/s   1.00`);
+console.log(`  generated, typical features     ${String(overhead.generated!.tokensPerSec).padStart(7)} tokens/s   ${(overhead.generated!.tokensPerSec / overhead.bare!.tokensPerSec).toFixed(2)}  (log 50, eval 500, sample 500, save 1000, limit 2)`);
+console.log(`  reference trainer (general)     ${String(overhead.reference!.tokensPerSec).padStart(7)} tokens/s   ${(overhead.reference!.tokensPerSec / overhead.bare!.tokensPerSec).toFixed(2)}  (generated / reference: ${(overhead.generated!.tokensPerSec / overhead.reference!.tokensPerSec).toFixed(2)})`);
+console.log(`leaks: num_tensors ${leak.after10} at step 50 → ${leak.atEnd} at step ${OVERHEAD_STEPS}; rss ${leak.rss10} → ${leak.rssEnd} MB`);
+
+// --- model FLOP utilization: 6·params·tokens/s + attention (12·layers·T·d per token) over peak matmul
+async function peakMatmulFlops(): Promise<number> {
+  await selectBackend(BACKEND as "wasm");
+  const n = 512;
+  const a = tf.randomNormal([n, n]);
+  const b = tf.randomNormal([n, n]);
+  const times: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const t0 = performance.now();
+    const c = tf.matMul(a, b);
+    await c.data();
+    times.push(performance.now() - t0);
+    c.dispose();
+  }
+  tf.dispose([a, b]);
+  return (2 * n ** 3) / (median(times.slice(2)) / 1000);
+}
+const peak = await peakMatmulFlops();
+const benchModelParams = (() => {
+  const params = charTransformer({ dModel: 64, layers: 2, heads: 4, contextLength: 12 }, { vocabularySize: 14, sequenceLength: 12 }).createParameters(0);
+  const count = Object.values(params).reduce((n, p) => n + p.size, 0);
+  tf.dispose(Object.values(params));
+  return count;
+})();
+const mfuRows = Object.entries(accumulation).map(([variant, r]) => {
+  const flops = r.tokensPerSec * (6 * benchModelParams + 12 * 2 * 12 * 64); // d64, 2 layers, T 12
+  return { variant, achievedGflops: flops / 1e9, mfu: flops / peak };
+});
+console.log(`\nmodel FLOP utilization (peak matmul 512³ on ${BACKEND}: ${(peak / 1e9).toFixed(1)} GFLOP/s)`);
+for (const r of mfuRows) console.log(`  ${r.variant.padEnd(22)} ${r.achievedGflops.toFixed(2).padStart(6)} GFLOP/s   MFU ${(100 * r.mfu).toFixed(1)} %`);
+
+// --- generator speed
+async function generatorMs(count: number): Promise<number> {
+  const specs = Array.from({ length: count }, (_, i) => writeSpec(`bench-gen-${i}`, { model: SMALL, args: `maxSteps: ${100 + i}, saveStrategy: "no"` }));
+  await renderSpecs(specs.slice(0, 1), join(WORK, "generated")); // warm-up
+  const t0 = performance.now();
+  await renderSpecs(specs, join(WORK, "generated"));
+  return (performance.now() - t0) / count;
+}
+const gen1 = await generatorMs(1);
+const gen20 = await generatorMs(20);
+console.log(`\ngenerator: ${gen1.toFixed(0)} ms for 1 spec, ${gen20.toFixed(0)} ms per spec for 20 (warm)`);
+
+const results = { date: new Date().toISOString(), backend: BACKEND, rounds: ROUNDS, steps: STEPS, accumulation, fp16, fp16RoundMsPer1M: roundMs, checkpoint: ckpt, overhead, leak, peakMatmulGflops: peak / 1e9, mfu: mfuRows, generatorMsPerSpec: { one: gen1, twenty: gen20 } };
 const file = join(ROOT, "bench", "results", `${results.date.slice(0, 19).replace(/:/g, "-")}.json`);
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`\nwrote ${file}`);

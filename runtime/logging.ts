@@ -7,7 +7,7 @@
  *   - "console": a live progress line on a terminal (step/total, loss, lr, tokens/s, ETA),
  *                or one plain line per event when stdout is not a TTY.
  * With GEN_TRAINER_TRACE_TENSORS=1 in the environment, each train entry also records
- * num_tensors (tf.memory().numTensors): the leak check of the tests and the bench.
+ * num_tensors (tf.memory().numTensors) and rss_mb: the leak checks of the tests and the bench.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -83,7 +83,10 @@ export class TrainingLog {
   /** A training log line: loss (mean since the last one), learning_rate, grad_norm, ... */
   train(step: number, values: LogEntry): LogEntry {
     const entry: LogEntry = { ...values, step };
-    if (this.traceTensors) entry.num_tensors = tf.memory().numTensors;
+    if (this.traceTensors) {
+      entry.num_tensors = tf.memory().numTensors;
+      entry.rss_mb = Math.round(process.memoryUsage().rss / 1e6);
+    }
     this.history.push(entry);
     this.write("train", entry);
     if (!this.config.console) return entry;
@@ -116,6 +119,15 @@ export class TrainingLog {
   event(type: string, step: number, fields: Record<string, unknown>, consoleLine?: string): void {
     if (this.config.jsonl) appendFileSync(this.jsonlPath, `${JSON.stringify({ type, step, ...fields })}\n`);
     if (consoleLine !== undefined && this.config.console) this.print(consoleLine, false);
+  }
+
+  /**
+   * The end of training: HF's train_runtime (seconds since this log started, i.e. the loop and
+   * the final evaluation and save), as a "summary" event and a console line.
+   */
+  summary(step: number): void {
+    const seconds = (performance.now() - this.startedAt) / 1000;
+    this.event("summary", step, { train_runtime: Number(seconds.toFixed(3)) }, `trained to step ${step} in ${duration(seconds)}`);
   }
 
   /** A plain message (start, end, where files went). */

@@ -214,4 +214,5 @@ await writeTrainerState(outputDir, {
   stateful_callbacks: { EarlyStoppingCallback: earlyStopping.state() },
 });
 log.message(`saved ${outputDir}/model.safetensors and trainer_state.json`);
+log.summary(lastStep);
 log.close();

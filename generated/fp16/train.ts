@@ -208,4 +208,5 @@ await writeTrainerState(outputDir, {
   skipped_steps: skippedSteps,
 });
 log.message(`saved ${outputDir}/model.safetensors and trainer_state.json`);
+log.summary(maxSteps);
 log.close();

@@ -194,4 +194,5 @@ await writeTrainerState(outputDir, {
   log_history: log.history,
 });
 log.message(`saved ${outputDir}/model.safetensors and trainer_state.json`);
+log.summary(maxSteps);
 log.close();

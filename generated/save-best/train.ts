@@ -263,4 +263,5 @@ await writeTrainerState(outputDir, {
   ...best.fields(),
 });
 log.message(`saved ${outputDir}/model.safetensors and trainer_state.json`);
+log.summary(maxSteps);
 log.close();
