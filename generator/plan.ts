@@ -128,6 +128,19 @@ function interval(ctx: Context, constantName: string, derivedName: string, key: 
   return constantName;
 }
 
+/** How the addition preset writes a problem, for the program's comment. */
+function additionExample(d: AdditionPreset): string {
+  const digits = d.digits;
+  const a = Number("123456".slice(0, digits));
+  const b = Number("456789".slice(0, digits));
+  const fixed = d.fixedWidth ?? ADDITION_DEFAULTS.fixedWidth;
+  const reverse = d.reverseAnswer ?? ADDITION_DEFAULTS.reverseAnswer;
+  const sum = fixed ? String(a + b).padStart(digits + 1, "0") : String(a + b);
+  const answer = reverse ? [...sum].reverse().join("") : sum;
+  const notes = [fixed ? `answer zero-padded to ${digits + 1} digits` : null, reverse ? "written least-significant digit first" : null].filter(Boolean);
+  return `${digits}-digit sums written like "${a}+${b}=${answer}$"${notes.length ? ` (${a + b}: ${notes.join(", ")})` : ""}`;
+}
+
 export function buildPlan(loaded: LoadedSpec, outputPath: string): TrainingPlan {
   const spec = loaded.value as TrainerSpec;
   const args = spec.args;
@@ -176,7 +189,7 @@ export function buildPlan(loaded: LoadedSpec, outputPath: string): TrainingPlan 
     if (d.seed !== undefined) dataGroup.push(constant(ctx, "DATA_SEED", "data.seed", d.seed));
     runtime.add("additionData");
     dataPlan.addition = { call: `additionData({ digits: DIGITS, trainExamples: TRAIN_EXAMPLES, evalExamples: EVAL_EXAMPLES, reverseAnswer: REVERSE_ANSWER, fixedWidth: FIXED_WIDTH, seed: ${dataSeed} })` };
-    dataPlan.summary = `data: ${d.digits}-digit sums such as "123+456=579"; only the answer is a loss target`;
+    dataPlan.summary = `data: ${additionExample(d)}; only the answer and "$" are loss targets`;
     exactMatch = (d.evalExamples ?? ADDITION_DEFAULTS.evalExamples) > 0;
   }
   config.push({ title: "data", constants: dataGroup });

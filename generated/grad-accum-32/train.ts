@@ -69,7 +69,7 @@ const flags = parseRunFlags(process.argv.slice(2), { resume: false });
 const outputDir = flags.outputDir ?? OUTPUT_DIR;
 const backend = await selectBackend(flags.backend);
 
-// data: 2-digit sums such as "123+456=579"; only the answer is a loss target
+// data: 2-digit sums written like "12+45=750$" (57: answer zero-padded to 3 digits, written least-significant digit first); only the answer and "$" are loss targets
 const data = additionData({
   digits: DIGITS,
   trainExamples: TRAIN_EXAMPLES,
