@@ -13,8 +13,12 @@
  * Atomicity: everything is written into a temporary sibling folder, each file fsynced, then the
  * folder is renamed to checkpoint-<step>. A process killed at any moment leaves either a
  * complete checkpoint or a temporary folder, which is never resumed from and is removed by the
- * next save or resume. A checkpoint-<step> folder whose files do not match its marker (damaged
- * or written by something else) is reported and skipped, but never deleted.
+ * next save or resume. (Saving a step that already has a folder first moves the old one aside to
+ * a temporary "-old" sibling; if the kill came before the new one took its place, the old one is
+ * moved back instead of removed.) Rotation, too, first renames a checkpoint to a temporary
+ * "-deleted" sibling and then removes that, so a kill mid-delete never leaves a torn
+ * checkpoint-<step>. A checkpoint-<step> folder whose files do not match its marker (damaged or
+ * written by something else) is reported and skipped, but never deleted.
  *
  * There is no random-number state to store: data order is a function of the seed, the epoch
  * and the position in it, and nothing else random runs during training.
@@ -25,8 +29,8 @@ import { join, resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { LossScaler, LossScalerState } from "./loss-scaler.ts";
 import type { AdamW } from "./optimizer.ts";
-import type { EpochSampler, SamplerState } from "./sampler.ts";
-import { readSafetensorsFile, SafetensorsError, writeSafetensorsFile } from "./safetensors.ts";
+import { EpochSampler, type SamplerState } from "./sampler.ts";
+import { readSafetensorsFile, SafetensorsError, type SafetensorsTensor, writeSafetensorsFile } from "./safetensors.ts";
 import { sortedJson } from "./files.ts";
 import type { TrainerState } from "./trainer-state.ts";
 import type { NamedParams } from "./types.ts";
@@ -37,6 +41,8 @@ export interface ResumeState {
   schedulerStep: number;
   skippedSteps: number;
   scaler: LossScalerState | null;
+  /** The training loss summed since the last log line, so the next line averages the same steps. */
+  lossMean?: { sum: number; count: number };
 }
 
 export interface CheckpointContents {
@@ -56,7 +62,7 @@ export interface LoadedCheckpoint {
 
 const MARKER = "checkpoint.json";
 const NAME = /^checkpoint-(\d+)$/;
-const TEMPORARY = /^\.checkpoint-\d+\.tmp-\d+$/;
+const TEMPORARY = /^\.checkpoint-(\d+)\.tmp-\d+(-old|-deleted)?$/;
 
 async function writeDurable(path: string, text: string): Promise<number> {
   const handle = await open(path, "w");
@@ -69,13 +75,27 @@ async function writeDurable(path: string, text: string): Promise<number> {
   return Buffer.byteLength(text);
 }
 
-/** Removes temporary folders left by killed saves; returns their names. */
+/**
+ * Removes temporary folders left by killed saves; returns their names. An "-old" folder (the
+ * previous checkpoint-<step> of a save that replaced it) goes back to its place if the new one
+ * never got there.
+ */
 export function removeTemporaryCheckpoints(outputDir: string): string[] {
   if (!existsSync(outputDir)) return [];
-  const removed = readdirSync(outputDir).filter((name) => TEMPORARY.test(name));
-  for (const name of removed) {
-    process.stderr.write(`note: removing ${join(outputDir, name)}, an unfinished checkpoint of an interrupted run\n`);
+  const removed: string[] = [];
+  for (const name of readdirSync(outputDir)) {
+    const match = TEMPORARY.exec(name);
+    if (!match) continue;
+    const final = join(outputDir, `checkpoint-${match[1]}`);
+    if (match[2] === "-old" && !existsSync(final)) {
+      process.stderr.write(`note: moving ${join(outputDir, name)} back to ${final}: an interrupted save was replacing it\n`);
+      renameSync(join(outputDir, name), final);
+      continue;
+    }
+    const what = match[2] === "-deleted" ? "a checkpoint an interrupted run was deleting" : "an unfinished checkpoint of an interrupted run";
+    process.stderr.write(`note: removing ${join(outputDir, name)}, ${what}\n`);
     rmSync(join(outputDir, name), { recursive: true, force: true });
+    removed.push(name);
   }
   return removed;
 }
@@ -164,7 +184,10 @@ export function rotateCheckpoints(outputDir: string, limit: number, protectedDir
   const deleted: string[] = [];
   for (const c of complete) {
     if (keep.has(resolve(c.dir))) continue;
-    rmSync(c.dir, { recursive: true, force: true });
+    // Renamed first (atomic), so that a kill during the removal leaves no torn checkpoint-<step>.
+    const doomed = join(outputDir, `.checkpoint-${c.step}.tmp-${process.pid}-deleted`);
+    renameSync(c.dir, doomed);
+    rmSync(doomed, { recursive: true, force: true });
     deleted.push(c.dir);
   }
   return deleted;
@@ -205,11 +228,10 @@ function readJson<T>(path: string): T {
   }
 }
 
-/** Loads weights from <dir>/model.safetensors into `params`, checking names and shapes. */
-export async function loadModelWeights(dir: string, params: NamedParams): Promise<void> {
+/** Reads <dir>/model.safetensors and checks its names, shapes and dtypes against `params`. */
+async function readModelWeights(dir: string, params: NamedParams): Promise<Record<string, SafetensorsTensor>> {
   const path = join(dir, "model.safetensors");
   const { tensors } = await readTensors(path);
-  // Check everything before assigning anything, so a mismatch changes no weight.
   for (const [name, p] of Object.entries(params)) {
     const saved = tensors[name];
     if (!saved) throw new UserError(`${path} has no tensor "${name}"; it was saved by a different model (it has ${Object.keys(tensors).slice(0, 5).join(", ")}, ...).`);
@@ -218,10 +240,19 @@ export async function loadModelWeights(dir: string, params: NamedParams): Promis
     }
     if (saved.dtype !== "F32") throw new UserError(`${path}: "${name}" has dtype ${saved.dtype}; weights must be F32.`);
   }
+  return tensors;
+}
+
+function assignWeights(params: NamedParams, tensors: Record<string, SafetensorsTensor>): void {
   for (const [name, p] of Object.entries(params)) {
     const saved = tensors[name]!;
     tf.tidy(() => p.assign(tf.tensor(saved.data, saved.shape, "float32")));
   }
+}
+
+/** Loads weights from <dir>/model.safetensors into `params`, checking names and shapes first (a mismatch changes no weight). */
+export async function loadModelWeights(dir: string, params: NamedParams): Promise<void> {
+  assignWeights(params, await readModelWeights(dir, params));
 }
 
 export interface ResumeTargets {
@@ -237,7 +268,10 @@ export async function loadCheckpoint(dir: string, targets: ResumeTargets): Promi
   if (!existsSync(join(dir, "resume_state.json")) && !existsSync(join(dir, "optimizer.safetensors"))) {
     throw new UserError(`${dir} was saved with saveOnlyModel (weights only), so training cannot resume from it.`);
   }
-  const resume = readJson<ResumeState>(join(dir, "resume_state.json"));
+  const resumePath = join(dir, "resume_state.json");
+  const resume = readJson<ResumeState>(resumePath);
+  // The model first, so that a checkpoint of another model is reported by its weights file.
+  const weights = await readModelWeights(dir, targets.params);
   const optimizerPath = join(dir, "optimizer.safetensors");
   const optimizerState = await readTensors(optimizerPath);
   if (!Number.isInteger(trainerState.global_step) || trainerState.global_step < 0) {
@@ -248,14 +282,25 @@ export async function loadCheckpoint(dir: string, targets: ResumeTargets): Promi
   if (!Number.isInteger(optimizerStep) || optimizerStep < 0) throw new UserError(`${optimizerPath}: metadata "step" is ${JSON.stringify(optimizerState.metadata.step)}, not a step count.`);
   const problem =
     targets.optimizer.stateProblem(optimizerState.tensors, optimizerPath) ??
-    (targets.scaler && resume.scaler ? targets.scaler.stateProblem(resume.scaler, join(dir, "resume_state.json")) : null);
+    (targets.scaler && resume.scaler ? targets.scaler.stateProblem(resume.scaler, resumePath) : null) ??
+    samplerProblem(targets.sampler, resume.sampler, resumePath);
   if (problem) throw new UserError(problem);
   // Everything checked: from here on nothing can fail half-way.
-  await loadModelWeights(dir, targets.params);
+  assignWeights(targets.params, weights);
   targets.optimizer.restore(optimizerState.tensors, optimizerStep, optimizerPath);
   targets.sampler.restore(resume.sampler);
   if (targets.scaler && resume.scaler) targets.scaler.restore(resume.scaler);
   return { dir, globalStep: trainerState.global_step, trainerState, resume };
+}
+
+/** Why a saved data-order state does not fit `sampler`'s training set (null: it fits); changes nothing. */
+function samplerProblem(sampler: EpochSampler, state: SamplerState | undefined, source: string): string | null {
+  try {
+    new EpochSampler(sampler.size, sampler.batchSize, sampler.seed).restore(state!);
+    return null;
+  } catch (error) {
+    return `${source}: ${(error as Error).message.replace(/\.$/, "")}; the checkpoint was saved with other training data.`;
+  }
 }
 
 /** <outputDir>/checkpoint-<step>: where the checkpoint of `step` goes. */

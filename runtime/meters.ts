@@ -20,6 +20,18 @@ export class RunningMean {
     this.count++;
   }
 
+  /** The running sum (float32, exact in JSON) and count, for a checkpoint's resume state. */
+  async state(): Promise<{ sum: number; count: number }> {
+    return { sum: this.sum ? (await this.sum.data())[0]! : 0, count: this.count };
+  }
+
+  /** Continues a running mean saved by state(), so a resumed run logs the same means. */
+  restore(state: { sum: number; count: number }): void {
+    this.sum?.dispose();
+    this.sum = state.count > 0 ? tf.scalar(state.sum, "float32") : null;
+    this.count = state.count;
+  }
+
   /** The mean since the last call (NaN if nothing was added), then starts over. */
   async take(): Promise<number> {
     if (!this.sum) return Number.NaN;

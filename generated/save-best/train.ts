@@ -169,7 +169,13 @@ async function save(step: number): Promise<void> {
       log_history: log.history,
       ...best.fields(),
     }),
-    resume: { sampler: sampler.state(), schedulerStep, skippedSteps: 0, scaler: null },
+    resume: {
+      sampler: sampler.state(),
+      schedulerStep,
+      skippedSteps: 0,
+      scaler: null,
+      lossMean: await lossMean.state(),
+    },
   });
   log.event("save", step, { checkpoint: dir }, `[step ${step}] saved ${dir}`);
 }
@@ -197,6 +203,7 @@ let startStep = 1;
 if (resumed) {
   startStep = resumed.globalStep + 1;
   schedulerStep = resumed.resume.schedulerStep;
+  if (resumed.resume.lossMean) lossMean.restore(resumed.resume.lossMean);
   best.restore(resumed.trainerState);
   log.resumeFrom(resumed.globalStep, resumed.trainerState.log_history);
   log.message(`resumed from ${resumed.dir} at step ${resumed.globalStep}`);

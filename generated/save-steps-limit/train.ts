@@ -148,7 +148,13 @@ async function save(step: number): Promise<void> {
       train_batch_size: BATCH_SIZE,
       log_history: log.history,
     }),
-    resume: { sampler: sampler.state(), schedulerStep, skippedSteps: 0, scaler: null },
+    resume: {
+      sampler: sampler.state(),
+      schedulerStep,
+      skippedSteps: 0,
+      scaler: null,
+      lossMean: await lossMean.state(),
+    },
   });
   log.event("save", step, { checkpoint: dir }, `[step ${step}] saved ${dir}`);
   rotateCheckpoints(outputDir, SAVE_TOTAL_LIMIT, []);
@@ -177,6 +183,7 @@ let startStep = 1;
 if (resumed) {
   startStep = resumed.globalStep + 1;
   schedulerStep = resumed.resume.schedulerStep;
+  if (resumed.resume.lossMean) lossMean.restore(resumed.resume.lossMean);
   log.resumeFrom(resumed.globalStep, resumed.trainerState.log_history);
   log.message(`resumed from ${resumed.dir} at step ${resumed.globalStep}`);
 }
