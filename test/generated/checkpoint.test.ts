@@ -54,7 +54,7 @@ const SPECS: Record<string, string> = {
     maxGradNorm: 0,
     saveStrategy: "steps",
     saveSteps: 2,
-    saveTotalLimit: 2,`),
+    saveTotalLimit: 2,`, `generationSample({ prompts: ["12+34="], everySteps: 3, maxNewTokens: 3, temperature: 1, seed: 1 })`),
   // Logs every 3 steps but saves every 2: a resume lands between two log lines.
   "ckpt-log-3": spec("ckpt-log-3", MODEL, 40, `
     perDeviceTrainBatchSize: 16,
@@ -83,8 +83,9 @@ const SPECS: Record<string, string> = {
     greaterIsBetter: true,`),
 };
 
-function spec(name: string, model: string, trainExamples: number, args: string): string {
-  return `import { defineTrainer } from "gen-trainer";
+function spec(name: string, model: string, trainExamples: number, args: string, callbacks = ""): string {
+  return `import { defineTrainer, generationSample } from "gen-trainer";
+void generationSample;
 
 export default defineTrainer({
   name: "${name}",
@@ -93,6 +94,7 @@ export default defineTrainer({
   args: {
     outputDir: "out/${name}",${args}
   },
+  callbacks: [${callbacks}],
 });
 `;
 }
@@ -374,6 +376,10 @@ describe("checkpoints of generated programs", () => {
       const expected = trainEvents(reference);
       expect(expected.map((e) => e.step)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
       expect(trainEvents(out)).toEqual(expected);
+      // Samples (seeded by step) are the same too: every 3 steps, once each.
+      const samples = (dir: string) => readJsonl(join(dir, "metrics.jsonl")).filter((e) => e.type === "sample").map((e) => [e.step, e.text]);
+      expect(samples(reference).map(([step]) => step)).toEqual([3, 6, 9]);
+      expect(samples(out)).toEqual(samples(reference));
       expect(historyWithoutTimes(out)).toEqual(historyWithoutTimes(reference));
       expect(sha(join(out, "model.safetensors"))).toBe(sha(join(reference, "model.safetensors")));
       expect(sha(join(out, "checkpoint-16", "optimizer.safetensors"))).toBe(sha(join(reference, "checkpoint-16", "optimizer.safetensors")));
@@ -390,7 +396,7 @@ describe("checkpoints of generated programs", () => {
   );
 
   it(
-    "resume with 4-step gradient accumulation and fp16 on wasm, across a partial window at epoch end: exact",
+    "resume with 4-step gradient accumulation, fp16 and generationSample on wasm, across a partial window at epoch end: exact",
     async () => {
       const reference = outputDir();
       const out = outputDir();
