@@ -1,5 +1,7 @@
 /**
- * generator/cli.ts — `gen-trainer <spec.ts...> [--out-dir DIR] [--check] [--stdout]`.
+ * generator/cli.ts — `gen-trainer <spec.ts...> [--out-dir DIR] [--check] [--stdout] [--watch]`,
+ * and the subcommands `explain`, `init`, `import-hf` and `report` (one module each in
+ * generator/commands/, loaded only when used).
  *
  * Exit codes: 0 ok; 1 an invalid spec, or --check found generated code that differs (the diff
  * is printed); 2 usage or file errors. User errors never print a stack trace.
@@ -7,10 +9,23 @@
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { formatDiagnostic, UsageError } from "./diagnostics.ts";
-import { generate } from "./generate.ts";
+
+/** Subcommands: each module exports `run(argv): Promise<number>` (the exit code). */
+const SUBCOMMANDS = ["explain", "init", "import-hf", "report"] as const;
 
 export async function main(argv: string[]): Promise<number> {
-  let parsed: { specs: string[]; outDir: string; check: boolean; stdout: boolean };
+  const subcommand = SUBCOMMANDS.find((c) => c === argv[0]);
+  if (subcommand) {
+    const command = (await import(`./commands/${subcommand}.ts`)) as { run: (argv: string[]) => Promise<number> };
+    try {
+      return await command.run(argv.slice(1));
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      process.stderr.write(`gen-trainer ${subcommand}: ${error.message}\n`);
+      return 2;
+    }
+  }
+  let parsed: { specs: string[]; outDir: string; check: boolean; stdout: boolean; watch: boolean };
   try {
     const result = await yargs(argv)
       .scriptName("gen-trainer")
@@ -20,6 +35,8 @@ export async function main(argv: string[]): Promise<number> {
       .option("out-dir", { type: "string", default: "generated", describe: "folder of the generated programs" })
       .option("check", { type: "boolean", default: false, describe: "write nothing; exit 1 with a diff if generated code is not what the generator emits" })
       .option("stdout", { type: "boolean", default: false, describe: "print the generated program instead of writing it" })
+      .option("watch", { type: "boolean", default: false, describe: "regenerate whenever a spec or a module it names changes" })
+      .epilogue("Commands: explain <spec.ts> [--json] | init [name] | import-hf <training_args.json> | report <outputDir>")
       .strict()
       .exitProcess(false)
       .fail((message, error) => {
@@ -30,12 +47,16 @@ export async function main(argv: string[]): Promise<number> {
       .parseAsync();
     if (result.help) return 0;
     if (result.check && result.stdout) throw new UsageError("--check and --stdout cannot be used together");
-    parsed = { specs: result.specs as string[], outDir: result["out-dir"], check: result.check, stdout: result.stdout };
+    if (result.watch && (result.check || result.stdout)) throw new UsageError("--watch writes files; it cannot be used with --check or --stdout");
+    parsed = { specs: result.specs as string[], outDir: result["out-dir"], check: result.check, stdout: result.stdout, watch: result.watch };
   } catch (error) {
     process.stderr.write(`gen-trainer: ${(error as Error).message}\nRun gen-trainer --help for usage.\n`);
     return 2;
   }
+  if (parsed.watch) return (await import("./watch.ts")).watch(parsed.specs, { outDir: parsed.outDir });
   try {
+    // Loaded here, not at the top, so the subcommands start without the generator's weight.
+    const { generate } = await import("./generate.ts");
     const result = await generate(parsed.specs, { outDir: parsed.outDir, check: parsed.check, stdout: parsed.stdout });
     for (const d of result.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
     if (result.diagnostics.length > 0) {

@@ -2,9 +2,9 @@
  * generator/generate.ts — the whole pipeline for a list of specs: load → validate → plan → emit,
  * then write (or compare, with --check; or print, with --stdout).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
-import { type Diagnostic, formatDiagnostic } from "./diagnostics.ts";
+import { type Diagnostic, formatDiagnostic, UsageError } from "./diagnostics.ts";
 import { emitProgram } from "./emit.ts";
 import { createSpecProject, loadSpecs } from "./load-spec.ts";
 import { buildPlan, type TrainingPlan } from "./plan.ts";
@@ -68,11 +68,28 @@ export async function generate(specPaths: readonly string[], options: GenerateOp
       const current = existsSync(program.outputPath) ? readFileSync(program.outputPath, "utf8") : "";
       if (current !== program.code) differences.push({ path: program.outputPath, diff: unifiedDiff(program.outputPath, current, program.code) });
     } else {
-      mkdirSync(dirname(program.outputPath), { recursive: true });
-      writeFileSync(program.outputPath, program.code);
+      try {
+        mkdirSync(dirname(program.outputPath), { recursive: true });
+        writeFileSync(program.outputPath, program.code);
+      } catch (error) {
+        throw writeError(program.outputPath, options.outDir, error as NodeJS.ErrnoException);
+      }
     }
   }
   return { programs, diagnostics, differences };
+}
+
+/** A write that failed, as a usage error naming the path, why, and what --out-dir must be. */
+function writeError(path: string, outDir: string, error: NodeJS.ErrnoException): UsageError {
+  let existing = dirname(path);
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  const reason =
+    existsSync(existing) && !statSync(existing).isDirectory()
+      ? `${existing} is a file, not a folder`
+      : error.code === "EACCES" || error.code === "EPERM" || error.code === "EROFS"
+        ? `no permission to write there (${error.code})`
+        : (error.code ?? error.message);
+  return new UsageError(`cannot write ${path}: ${reason}. --out-dir ${outDir} must be a folder you can write (it is created if missing).`);
 }
 
 export { formatDiagnostic };

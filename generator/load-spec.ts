@@ -6,7 +6,7 @@
  *      later diagnostics point at the offending line and the generated config keeps the comments;
  *   3. imports it for its values (the default export).
  */
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { relative, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Node, Project, ts, type SourceFile } from "ts-morph";
@@ -124,6 +124,7 @@ export async function loadSpecs(specPaths: readonly string[], project: Project):
   const files = specPaths.map((specPath) => {
     const path = resolve(specPath);
     if (!existsSync(path)) throw new UsageError(`${toDisplayPath(path)}: spec file not found. Pass the path of a .spec.ts file, e.g. examples/addition.spec.ts.`);
+    if (!statSync(path).isFile()) throw new UsageError(`${toDisplayPath(path)} is a ${statSync(path).isDirectory() ? "directory" : "special file"}, not a spec file. Pass the path of a .spec.ts file, e.g. examples/addition.spec.ts.`);
     return project.addSourceFileAtPath(path);
   });
   const results: LoadResult[] = [];

@@ -6,7 +6,7 @@
  * rules (training_args.py __post_init__, see shared/reference/hf-trainer-semantics.md §4). All
  * problems are collected, so a spec with several gets all of them in one run.
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { ADDITION_DEFAULTS, ARG_DEFAULTS, TEXT_DEFAULTS, evalMetricName } from "./defaults.ts";
 import { inspectCallbackClass } from "./callback-classes.ts";
@@ -134,8 +134,17 @@ class Checker {
       return;
     }
     const absolute = resolve(dirname(this.spec.path), value);
-    if (!existsSync(absolute) || !statSync(absolute).isFile()) {
+    const wanted = what === "text file" ? "a UTF-8 text file" : `a ${what} (.ts)`;
+    if (!existsSync(absolute)) {
       this.error(at, "E_FILE", `${at}: ${what} ${JSON.stringify(value)} not found (looked for ${JSON.stringify(absolute)}); paths are relative to the spec file.`);
+    } else if (!statSync(absolute).isFile()) {
+      this.error(at, "E_FILE", `${at}: ${JSON.stringify(value)} is a ${statSync(absolute).isDirectory() ? "directory" : "special file"} (${JSON.stringify(absolute)}); give the path of ${wanted}, relative to the spec file.`);
+    } else {
+      try {
+        accessSync(absolute, constants.R_OK);
+      } catch (error) {
+        this.error(at, "E_FILE", `${at}: ${what} ${JSON.stringify(value)} cannot be read (${(error as NodeJS.ErrnoException).code}); give it read permission (chmod +r ${JSON.stringify(absolute)}).`);
+      }
     }
   }
 }
