@@ -31,7 +31,8 @@ import type { LossScaler, LossScalerState } from "./loss-scaler.ts";
 import type { AdamW } from "./optimizer.ts";
 import { EpochSampler, type SamplerState } from "./sampler.ts";
 import { readSafetensorsFile, SafetensorsError, type SafetensorsTensor, writeSafetensorsFile } from "./safetensors.ts";
-import { sortedJson } from "./files.ts";
+import { checkpointProblem, MARKER } from "./checkpoint-marker.ts";
+import { sortedJson, writeFileDurable } from "./files.ts";
 import type { TrainerState } from "./trainer-state.ts";
 import type { NamedParams } from "./types.ts";
 import { UserError } from "./user-error.ts";
@@ -60,20 +61,8 @@ export interface LoadedCheckpoint {
   resume: ResumeState;
 }
 
-const MARKER = "checkpoint.json";
 const NAME = /^checkpoint-(\d+)$/;
 const TEMPORARY = /^\.checkpoint-(\d+)\.tmp-\d+(-old|-deleted)?$/;
-
-async function writeDurable(path: string, text: string): Promise<number> {
-  const handle = await open(path, "w");
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  return Buffer.byteLength(text);
-}
 
 /**
  * Removes temporary folders left by killed saves; returns their names. An "-old" folder (the
@@ -112,12 +101,12 @@ export async function saveCheckpoint(outputDir: string, step: number, contents: 
   if (contents.optimizer) {
     await writeSafetensorsFile(join(temporary, "optimizer.safetensors"), contents.optimizer.stateTensors(), { step: String(contents.optimizer.stepCount) });
   }
-  files["trainer_state.json"] = await writeDurable(join(temporary, "trainer_state.json"), sortedJson(contents.trainerState));
-  if (contents.resume) files["resume_state.json"] = await writeDurable(join(temporary, "resume_state.json"), sortedJson(contents.resume));
+  files["trainer_state.json"] = await writeFileDurable(join(temporary, "trainer_state.json"), sortedJson(contents.trainerState));
+  if (contents.resume) files["resume_state.json"] = await writeFileDurable(join(temporary, "resume_state.json"), sortedJson(contents.resume));
   for (const name of ["model.safetensors", "optimizer.safetensors"]) {
     if (existsSync(join(temporary, name))) files[name] = statSync(join(temporary, name)).size;
   }
-  await writeDurable(join(temporary, MARKER), sortedJson({ global_step: step, files }));
+  await writeFileDurable(join(temporary, MARKER), sortedJson({ global_step: step, files }));
   if (existsSync(final)) {
     // Saving a step again (a run resumed from an older checkpoint): swap the old one out first.
     const old = `${temporary}-old`;
@@ -135,25 +124,6 @@ export interface CheckpointListing {
   complete: { step: number; dir: string }[];
   /** checkpoint-<n> folders that are not complete, with why. */
   damaged: { dir: string; reason: string }[];
-}
-
-/** Why `dir` is not a complete checkpoint, or null if it is. */
-export function checkpointProblem(dir: string): string | null {
-  const markerPath = join(dir, MARKER);
-  if (!existsSync(markerPath)) return `it has no ${MARKER} (the completeness marker), so it was not written completely`;
-  let marker: { files?: Record<string, number> };
-  try {
-    marker = JSON.parse(readFileSync(markerPath, "utf8")) as typeof marker;
-  } catch {
-    return `its ${MARKER} is not valid JSON`;
-  }
-  for (const [name, size] of Object.entries(marker.files ?? {})) {
-    const path = join(dir, name);
-    if (!existsSync(path)) return `${name} is missing`;
-    const actual = statSync(path).size;
-    if (actual !== size) return `${name} has ${actual} bytes but ${MARKER} records ${size}`;
-  }
-  return null;
 }
 
 export function listCheckpoints(outputDir: string): CheckpointListing {

@@ -7,15 +7,21 @@
  */
 import { open, rename } from "node:fs/promises";
 
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const temporary = `${path}.tmp-${process.pid}`;
-  const handle = await open(temporary, "w");
+/** Writes `data` to `path` and flushes it to disk; returns the bytes written. */
+export async function writeFileDurable(path: string, data: string | Uint8Array): Promise<number> {
+  const handle = await open(path, "w");
   try {
     await handle.writeFile(data);
     await handle.sync();
   } finally {
     await handle.close();
   }
+  return typeof data === "string" ? Buffer.byteLength(data) : data.byteLength;
+}
+
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const temporary = `${path}.tmp-${process.pid}`;
+  await writeFileDurable(temporary, data);
   await rename(temporary, path);
 }
 

@@ -12,6 +12,7 @@
  * A torn last line of metrics.jsonl (a run killed mid-write) is skipped with a note; any other
  * line that is not a valid event is an error naming its line.
  */
+import { checkpointProblem } from "../../runtime/checkpoint-marker.ts";
 import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, join, resolve } from "node:path";
@@ -145,27 +146,6 @@ export function buildSamples(events: MetricsEvent[]): SampleRow[] {
 }
 
 const CHECKPOINT_NAME = /^checkpoint-(\d+)$/;
-const MARKER = "checkpoint.json";
-
-/** Why `dir` is not a complete checkpoint (its marker is missing or disagrees with its files), or null. */
-export function checkpointProblem(dir: string): string | null {
-  const markerPath = join(dir, MARKER);
-  if (!existsSync(markerPath)) return `no ${MARKER}: it was not written completely`;
-  let marker: { files?: Record<string, number> };
-  try {
-    marker = JSON.parse(readFileSync(markerPath, "utf8")) as typeof marker;
-  } catch {
-    return `its ${MARKER} is not valid JSON`;
-  }
-  for (const [name, size] of Object.entries(marker.files ?? {})) {
-    const path = join(dir, name);
-    if (!existsSync(path)) return `${name} is missing`;
-    const actual = statSync(path).size;
-    if (actual !== size) return `${name} has ${actual} bytes, ${MARKER} records ${size}`;
-  }
-  return null;
-}
-
 /** A checkpoint-<step> folder found in the output folder. */
 export interface CheckpointOnDisk {
   name: string;
