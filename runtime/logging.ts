@@ -4,8 +4,9 @@
  * Every event (train, eval, sample, save) becomes one entry of the log history (HF's
  * log_history, kept for trainer_state.json) and, per the spec's reportTo:
  *   - "jsonl":   one JSON object per line in <outputDir>/metrics.jsonl, with a "type" field;
- *   - "console": a live progress line on a terminal (step/total, loss, lr, tokens/s, ETA),
- *                or one plain line per event when stdout is not a TTY.
+ *   - "console": on a terminal, one live progress bar redrawn in place as steps go by
+ *                (step/total, the latest loss, lr and tokens/s, ETA) with the other events
+ *                scrolling above it; when stdout is not a TTY, one plain line per event.
  * With GEN_TRAINER_TRACE_TENSORS=1 in the environment, each train entry also records
  * num_tensors (tf.memory().numTensors) and rss_mb: the leak checks of the tests and the bench.
  */
@@ -46,6 +47,8 @@ export class TrainingLog {
   private readonly startedAt = performance.now();
   private startStep = 0;
   private progressShown = false;
+  private progressFields = "";
+  private lastDraw = 0;
   private readonly traceTensors = process.env.GEN_TRAINER_TRACE_TENSORS === "1";
 
   constructor(private readonly config: TrainingLogConfig) {
@@ -96,8 +99,29 @@ export class TrainingLog {
       .filter(([k]) => k !== "epoch")
       .map(([k, v]) => `${k} ${format(v)}`)
       .join(" | ");
-    this.print(`step ${step}/${this.config.maxSteps} | ${fields} | eta ${duration(eta)}`, true);
+    this.progressFields = fields;
+    this.print(`${this.tty ? this.bar(step) : ""}step ${step}/${this.config.maxSteps} | ${fields} | eta ${duration(eta)}`, true);
     return entry;
+  }
+
+  /**
+   * Called after every step: on a terminal, redraws the progress bar (at most 5 times a second)
+   * with the step count and ETA; elsewhere it does nothing.
+   */
+  tick(step: number): void {
+    if (!this.tty || !this.config.console) return;
+    const now = performance.now();
+    if (now - this.lastDraw < 200 && step < this.config.maxSteps) return;
+    this.lastDraw = now;
+    const elapsed = (now - this.startedAt) / 1000;
+    const eta = ((this.config.maxSteps - step) * elapsed) / Math.max(1, step - this.startStep);
+    this.print(`${this.bar(step)}step ${step}/${this.config.maxSteps}${this.progressFields ? ` | ${this.progressFields}` : ""} | eta ${duration(eta)}`, true);
+  }
+
+  private bar(step: number): string {
+    const width = 20;
+    const done = Math.min(width, Math.round((width * step) / Math.max(1, this.config.maxSteps)));
+    return `[${"#".repeat(done)}${"-".repeat(width - done)}] `;
   }
 
   /** Evaluation metrics (eval_loss, eval_exact_match, ...). */

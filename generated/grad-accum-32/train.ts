@@ -147,6 +147,7 @@ for (let step = 1; step <= maxSteps; step++) {
   schedulerStep++;
   disposeAll(total.grads);
   lossMean.add(total.loss);
+  log.tick(step); // the live progress bar on a terminal (nothing otherwise)
 
   // log
   if (step % LOGGING_STEPS === 0 || step === maxSteps) {

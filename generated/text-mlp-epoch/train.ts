@@ -153,6 +153,7 @@ for (let step = 1; step <= maxSteps; step++) {
   schedulerStep++;
   disposeAll(total.grads);
   lossMean.add(total.loss);
+  log.tick(step); // the live progress bar on a terminal (nothing otherwise)
 
   // log
   if (sampler.epochEnded || step === maxSteps) {
