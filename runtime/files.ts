@@ -3,9 +3,12 @@
  *
  * A file is written to a temporary sibling, flushed to disk (fsync), then renamed over the
  * target, so a reader sees the old file or the new one, never half of one — even if the
- * process is killed mid-write.
+ * process is killed mid-write. A temporary file that such a kill left behind is removed by the
+ * next write of the same file.
  */
+import { readdirSync, rmSync } from "node:fs";
 import { open, rename } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 
 /** Writes `data` to `path` and flushes it to disk; returns the bytes written. */
 export async function writeFileDurable(path: string, data: string | Uint8Array): Promise<number> {
@@ -19,7 +22,20 @@ export async function writeFileDurable(path: string, data: string | Uint8Array):
   return typeof data === "string" ? Buffer.byteLength(data) : data.byteLength;
 }
 
+/** Removes `<path>.tmp-<pid>` files that a killed writer of `path` left behind. */
+export function removeStaleTemporaries(path: string): void {
+  const prefix = `${basename(path)}.tmp-`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return;
+  }
+  for (const name of names) if (name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length))) rmSync(join(dirname(path), name), { force: true });
+}
+
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  removeStaleTemporaries(path);
   const temporary = `${path}.tmp-${process.pid}`;
   await writeFileDurable(temporary, data);
   await rename(temporary, path);

@@ -6,6 +6,7 @@
  */
 import { mkdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
+import { removeStaleTemporaries } from "./files.ts";
 import { writeSafetensorsFile } from "./safetensors.ts";
 import { UserError } from "./user-error.ts";
 import type { DatasetDefinition, ModelContext, NamedParams } from "./types.ts";
@@ -14,6 +15,7 @@ import type { DatasetDefinition, ModelContext, NamedParams } from "./types.ts";
 export async function writeModel(dir: string, params: NamedParams): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, "model.safetensors");
+  removeStaleTemporaries(path);
   const temporary = `${path}.tmp-${process.pid}`;
   await writeSafetensorsFile(temporary, params, { format: "pt" });
   renameSync(temporary, path);
