@@ -7,6 +7,8 @@ import { renderSpecs } from "../../generator/generate.ts";
 import { committedSpecs, readJsonl, ROOT, runProgram, tempDir } from "../helpers.ts";
 
 const { programs } = await renderSpecs(committedSpecs(), "generated");
+// The optional native packages fail to install where libtensorflow cannot be downloaded.
+const nativeInstalled = ["@tensorflow/tfjs-node", "@tensorflow/tfjs-node-gpu"].some((name) => existsSync(join(ROOT, "node_modules", name)));
 
 describe.concurrent("generated programs run", () => {
   for (const program of programs) {
@@ -25,6 +27,13 @@ describe.concurrent("generated programs run", () => {
       expect(existsSync(join(out, "trainer_state.json"))).toBe(true);
     });
   }
+
+  it.skipIf(nativeInstalled)("an unavailable backend is a clear error (tfjs-node is optional and not installed here)", () => {
+    const r = runProgram(join(ROOT, "generated/minimal/train.ts"), ["--max-steps", "1", "--backend", "tensorflow", "--output-dir", tempDir()]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('Backend "tensorflow" needs @tensorflow/tfjs-node or @tensorflow/tfjs-node-gpu');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
 
   it("rejects bad flags with a clear message and exit 2", () => {
     const r = runProgram(join(ROOT, "generated/minimal/train.ts"), ["--max-steps", "zero"]);
