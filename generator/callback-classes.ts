@@ -58,3 +58,17 @@ export function inspectCallbackClass(path: string, exportName: string): Callback
   hooks.sort((a, b) => CALLBACK_EVENTS.indexOf(a) - CALLBACK_EVENTS.indexOf(b));
   return { hooks, problems };
 }
+
+/**
+ * Whether a user model module defines a `generate` member anywhere (a method, a property, a
+ * shorthand property): generationSample needs one. A module that builds it some other way
+ * still gets the program's start-up check (requireGenerate).
+ */
+export function moduleDefinesGenerate(path: string): boolean {
+  const file = project.getSourceFile(path) ?? project.addSourceFileAtPath(path);
+  return file.getDescendants().some(
+    (n) =>
+      (Node.isMethodDeclaration(n) || Node.isPropertyAssignment(n) || Node.isShorthandPropertyAssignment(n) || Node.isPropertyDeclaration(n)) &&
+      n.getName() === "generate",
+  );
+}

@@ -9,7 +9,7 @@
 import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { ADDITION_DEFAULTS, ARG_DEFAULTS, TEXT_DEFAULTS, evalMetricName } from "./defaults.ts";
-import { inspectCallbackClass } from "./callback-classes.ts";
+import { inspectCallbackClass, moduleDefinesGenerate } from "./callback-classes.ts";
 import { type Diagnostic, didYouMean } from "./diagnostics.ts";
 import type { LoadedSpec } from "./load-spec.ts";
 
@@ -416,6 +416,13 @@ function validateCallbacks(c: Checker, spec: LoadedSpec, value: Obj): void {
       c.number(cb, "topK", path, { integer: true, min: 1 });
       c.number(cb, "seed", path, { integer: true, min: 0 });
       if (cb.everySteps === undefined || cb.maxNewTokens === undefined || cb.prompts === undefined) c.error(path, "E_MISSING", `generationSample needs prompts, everySteps and maxNewTokens.`);
+      const model = isObject(value.model) ? value.model : {};
+      if (typeof model.module === "string") {
+        const modulePath = resolve(dirname(spec.path), model.module);
+        if (existsSync(modulePath) && statSync(modulePath).isFile() && !moduleDefinesGenerate(modulePath)) {
+          c.error(path, "E_NO_GENERATE", `generationSample needs a model that can generate, but ${model.module} defines no generate(); add generate to its ModelDefinition (see runtime/types.ts) or remove generationSample.`);
+        }
+      }
     } else if (kind === "earlyStopping") {
       c.number(cb, "patience", path, { integer: true, min: 1 });
       c.number(cb, "threshold", path, { min: 0 });

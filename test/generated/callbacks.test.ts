@@ -153,6 +153,15 @@ describe("callbacks", () => {
     const prompt = await generate("bad-prompt", specText("bad-prompt", "maxSteps: 5", `generationSample({ prompts: ["12*3="], everySteps: 2, maxNewTokens: 3 })`, "defineTrainer, generationSample"));
     expect(prompt.diagnostics).toHaveLength(1);
     expect(prompt.diagnostics[0]!.message).toContain(`prompt "12*3=" has characters the data's vocabulary lacks: "*"`);
+    const noGenerate = await generate(
+      "no-generate",
+      specText("no-generate", "maxSteps: 5", `generationSample({ prompts: ["1+1="], everySteps: 2, maxNewTokens: 3 })`, "defineTrainer, generationSample").replace(
+        `model: { preset: "char-transformer", dModel: 16, layers: 1, heads: 2, contextLength: 9 }`,
+        `model: { module: ${JSON.stringify(join(MODULES, "bigram-model.ts"))} }`,
+      ),
+    );
+    expect(noGenerate.diagnostics.map((d) => d.code)).toEqual(["E_NO_GENERATE"]);
+    expect(noGenerate.diagnostics[0]!.message).toMatch(/bigram-model\.ts defines no generate\(\)/);
     const missingClass = await generate("bad-class", specText("bad-class", "maxSteps: 5", `{ module: ${JSON.stringify(join(MODULES, "record-events.ts"))}, export: "Nope" }`));
     expect(missingClass.diagnostics[0]!.message).toMatch(/exports no class named "Nope"/);
   });
