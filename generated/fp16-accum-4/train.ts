@@ -4,7 +4,7 @@
 // Run: npx tsx generated/fp16-accum-4/train.ts [--max-steps N] [--output-dir DIR] [--backend auto|wasm|cpu|tensorflow] [--quiet]
 //
 // It trains the model below on the data below with AdamW, in one loop whose every step runs in
-// this order: learning rate → forward/backward → update → log.
+// this order: learning rate → forward/backward → unscale/overflow check → update → log.
 // Everything decided by the spec is fixed in this file; only the flags above change at run time.
 import * as tf from "@tensorflow/tfjs";
 import {
@@ -127,7 +127,9 @@ function learningRate(schedulerStep: number): number {
 // the residual stream at each block boundary and its gradient (built-in models), and every
 // parameter gradient; rounding keeps 11 significant bits, flushes |x| < 2^-24 to zero and
 // overflows |x| > 65504 to ±Infinity. The loss is multiplied by the loss scale first, so small
-// gradients survive binary16 instead of underflowing to zero.
+// gradients survive binary16 instead of underflowing to zero. Not emulated: the arithmetic inside
+// a block (matmul, softmax) runs in float32, and the weights and AdamW state stay float32 (as
+// torch AMP's master weights do).
 //
 // The loss is the batch's summed per-item loss divided by `items`, the loss items (target
 // tokens) of the whole optimizer step, so the gradient is that of the mean loss per item over

@@ -4,7 +4,8 @@
 // Run: npx tsx generated/sample-every-50/train.ts [--max-steps N] [--output-dir DIR] [--backend auto|wasm|cpu|tensorflow] [--quiet]
 //
 // It trains the model below on the data below with AdamW, in one loop whose every step runs in
-// this order: learning rate → forward/backward → update → log.
+// this order: learning rate → forward/backward → update → log,
+// with the callbacks' hooks called at HF's events.
 // Everything decided by the spec is fixed in this file; only the flags above change at run time.
 import * as tf from "@tensorflow/tfjs";
 import {
