@@ -25,7 +25,7 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
   }
-  let parsed: { specs: string[]; outDir: string; check: boolean; stdout: boolean; watch: boolean };
+  let parsed: { specs: string[]; outDir: string; check: boolean; stdout: boolean; watch: boolean; tuneBackend: string | null };
   try {
     const result = await yargs(argv)
       .scriptName("gen-trainer")
@@ -36,6 +36,8 @@ export async function main(argv: string[]): Promise<number> {
       .option("check", { type: "boolean", default: false, describe: "write nothing; exit 1 with a diff if generated code is not what the generator emits" })
       .option("stdout", { type: "boolean", default: false, describe: "print the generated program instead of writing it" })
       .option("watch", { type: "boolean", default: false, describe: "regenerate whenever a spec or a module it names changes" })
+      .option("tune", { type: "boolean", default: false, describe: "time the model's formulations on this machine and emit the fastest (output then depends on the machine)" })
+      .option("tune-backend", { type: "string", default: "wasm", choices: ["wasm", "cpu", "tensorflow"], describe: "backend to tune for" })
       .epilogue("Commands: explain <spec.ts> [--json] | init [name] | import-hf <training_args.json> | report <outputDir>")
       .strict()
       .exitProcess(false)
@@ -48,7 +50,8 @@ export async function main(argv: string[]): Promise<number> {
     if (result.help) return 0;
     if (result.check && result.stdout) throw new UsageError("--check and --stdout cannot be used together");
     if (result.watch && (result.check || result.stdout)) throw new UsageError("--watch writes files; it cannot be used with --check or --stdout");
-    parsed = { specs: result.specs as string[], outDir: result["out-dir"], check: result.check, stdout: result.stdout, watch: result.watch };
+    if (result.tune && result.check) throw new UsageError("--tune output depends on the machine; it cannot be used with --check");
+    parsed = { specs: result.specs as string[], outDir: result["out-dir"], check: result.check, stdout: result.stdout, watch: result.watch, tuneBackend: result.tune ? result["tune-backend"] : null };
   } catch (error) {
     process.stderr.write(`gen-trainer: ${(error as Error).message}\nRun gen-trainer --help for usage.\n`);
     return 2;
@@ -57,7 +60,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     // Loaded here, not at the top, so the subcommands start without the generator's weight.
     const { generate } = await import("./generate.ts");
-    const result = await generate(parsed.specs, { outDir: parsed.outDir, check: parsed.check, stdout: parsed.stdout });
+    const result = await generate(parsed.specs, { outDir: parsed.outDir, check: parsed.check, stdout: parsed.stdout, tuneBackend: parsed.tuneBackend });
+    for (const note of result.notes) process.stderr.write(`note: ${note}\n`);
     for (const d of result.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
     if (result.diagnostics.length > 0) {
       process.stderr.write(`${result.diagnostics.length} problem${result.diagnostics.length === 1 ? "" : "s"}; nothing was written.\n`);

@@ -15,6 +15,8 @@ export interface GenerateOptions {
   outDir: string;
   check: boolean;
   stdout: boolean;
+  /** --tune: time the model's formulations on this backend and record the fastest. */
+  tuneBackend?: string | null;
 }
 
 export interface GeneratedProgram {
@@ -27,15 +29,18 @@ export interface GeneratedProgram {
 export interface GenerateResult {
   programs: GeneratedProgram[];
   diagnostics: Diagnostic[];
+  /** Remarks for the user (e.g. why a spec was not tuned). */
+  notes: string[];
   /** --check: files that differ from what the generator emits, with their diffs. */
   differences: { path: string; diff: string }[];
 }
 
 /** Loads, validates, plans and renders every spec; writes nothing. */
-export async function renderSpecs(specPaths: readonly string[], outDir: string): Promise<Omit<GenerateResult, "differences">> {
+export async function renderSpecs(specPaths: readonly string[], outDir: string, tuneBackend: string | null = null): Promise<Omit<GenerateResult, "differences">> {
   const project = createSpecProject();
   const programs: GeneratedProgram[] = [];
   const diagnostics: Diagnostic[] = [];
+  const notes: string[] = [];
   const names = new Map<string, string>();
   for (const { spec, diagnostics: loadDiagnostics } of await loadSpecs(specPaths, project)) {
     diagnostics.push(...loadDiagnostics);
@@ -52,16 +57,23 @@ export async function renderSpecs(specPaths: readonly string[], outDir: string):
     }
     names.set(name, spec.displayPath);
     const outputPath = join(outDir, name, "train.ts");
-    const plan = buildPlan(spec, outputPath);
+    let tuning = null;
+    if (tuneBackend) {
+      const { tuneSpec } = await import("./tune.ts");
+      const tuned = await tuneSpec(spec, tuneBackend);
+      tuning = tuned.tuning;
+      if (tuned.reason) notes.push(`${spec.displayPath}: not tuned: ${tuned.reason}`);
+    }
+    const plan = buildPlan(spec, outputPath, tuning);
     programs.push({ specPath: spec.displayPath, outputPath: relative(process.cwd(), outputPath).split(sep).join("/"), plan, code: await emitProgram(plan) });
   }
-  return { programs, diagnostics };
+  return { programs, diagnostics, notes };
 }
 
 export async function generate(specPaths: readonly string[], options: GenerateOptions): Promise<GenerateResult> {
-  const { programs, diagnostics } = await renderSpecs(specPaths, options.outDir);
+  const { programs, diagnostics, notes } = await renderSpecs(specPaths, options.outDir, options.tuneBackend ?? null);
   const differences: GenerateResult["differences"] = [];
-  if (diagnostics.length > 0) return { programs, diagnostics, differences };
+  if (diagnostics.length > 0) return { programs, diagnostics, notes, differences };
   for (const program of programs) {
     if (options.stdout) continue;
     if (options.check) {
@@ -76,7 +88,7 @@ export async function generate(specPaths: readonly string[], options: GenerateOp
       }
     }
   }
-  return { programs, diagnostics, differences };
+  return { programs, diagnostics, notes, differences };
 }
 
 /** A write that failed, as a usage error naming the path, why, and what --out-dir must be. */

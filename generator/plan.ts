@@ -10,6 +10,7 @@ import { ADDITION_DEFAULTS, ARG_DEFAULTS, FP16_SCALER_DEFAULTS, MLP_DEFAULTS, TE
 import { commentLines, literal } from "./literals.ts";
 import type { LoadedSpec } from "./load-spec.ts";
 import { type CallbacksPlan, planCallbacks } from "./plan-callbacks.ts";
+import type { Tuning } from "./tune.ts";
 import type { AdditionPreset, CharTransformerPreset, MlpPreset, ModuleRef, TextData, TrainerSpec, TrainingArgs } from "./spec-types.ts";
 
 export interface ConfigConstant {
@@ -141,7 +142,7 @@ function additionExample(d: AdditionPreset): string {
   return `${digits}-digit sums written like "${a}+${b}=${answer}$"${notes.length ? ` (${a + b}: ${notes.join(", ")})` : ""}`;
 }
 
-export function buildPlan(loaded: LoadedSpec, outputPath: string): TrainingPlan {
+export function buildPlan(loaded: LoadedSpec, outputPath: string, tuning: Tuning | null = null): TrainingPlan {
   const spec = loaded.value as TrainerSpec;
   const args = spec.args;
   const ctx: Context = { spec, comments: loaded.source.comments, specDir: dirname(loaded.path), programDir: dirname(resolve(outputPath)) };
@@ -206,7 +207,22 @@ export function buildPlan(loaded: LoadedSpec, outputPath: string): TrainingPlan 
     const m = modelSpec as CharTransformerPreset;
     modelGroup.push(constant(ctx, "D_MODEL", "model.dModel", m.dModel), constant(ctx, "LAYERS", "model.layers", m.layers), constant(ctx, "HEADS", "model.heads", m.heads), constant(ctx, "CONTEXT_LENGTH", "model.contextLength", m.contextLength));
     runtime.add("charTransformer").add("modelContext");
-    modelPlan = { summary: "model: causal transformer decoder over characters (pre-LayerNorm, GELU MLP)", call: "charTransformer({ dModel: D_MODEL, layers: LAYERS, heads: HEADS, contextLength: CONTEXT_LENGTH }, modelContext(data))" };
+    let formulation = "";
+    if (tuning) {
+      // Recorded by `gen-trainer --tune`: the fastest formulation measured on that machine.
+      const describe = (f: Tuning["choice"]) => `${f.matmul} matmul, ${f.embedding} embedding`;
+      modelGroup.push({
+        name: "MODEL_FORMULATION",
+        value: `${literal(tuning.choice)} as const`,
+        comment: [
+          `tuned by \`gen-trainer --tune\` on the ${tuning.backend} backend (ms per training step):`,
+          ...tuning.measured.map((m) => `  ${describe(m.formulation)}: ${m.msPerStep}${m.formulation === tuning.choice ? "  <- chosen" : ""}`),
+        ],
+        note: null,
+      });
+      formulation = ", formulation: MODEL_FORMULATION";
+    }
+    modelPlan = { summary: "model: causal transformer decoder over characters (pre-LayerNorm, GELU MLP)", call: `charTransformer({ dModel: D_MODEL, layers: LAYERS, heads: HEADS, contextLength: CONTEXT_LENGTH${formulation} }, modelContext(data))` };
   } else {
     const m = modelSpec as MlpPreset;
     modelGroup.push(constant(ctx, "HIDDEN", "model.hidden", m.hidden), constant(ctx, "WINDOW", "model.window", m.window ?? MLP_DEFAULTS.window, m.window === undefined ? "default" : null), constant(ctx, "EMBEDDING", "model.embedding", m.embedding ?? MLP_DEFAULTS.embedding, m.embedding === undefined ? "default" : null));

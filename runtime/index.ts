@@ -13,6 +13,7 @@ export { EpochSampler, type SamplerState } from "./sampler.ts";
 export { additionData, additionSequenceLength, type AdditionConfig } from "./data/addition.ts";
 export { textData, type TextConfig } from "./data/text.ts";
 export { charTransformer, type CharTransformerConfig } from "./models/char-transformer.ts";
+export { type Formulation } from "./models/matmul.ts";
 export { mlp, type MlpConfig } from "./models/mlp.ts";
 export { AdamW, usesWeightDecay, type AdamWConfig } from "./optimizer.ts";
 export { linearWithWarmup, cosineWithWarmup, constantWithWarmup } from "./schedule.ts";

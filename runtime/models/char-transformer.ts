@@ -17,7 +17,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Batch, GenerateOptions, LossOptions, ModelContext, ModelDefinition, NamedParams } from "../types.ts";
 import { registerWasmKernels } from "../wasm-kernels.ts";
-import { fastMatmulFor, type MatmulOps } from "./matmul.ts";
+import { matmulOpsFor, type Formulation, type MatmulOps } from "./matmul.ts";
 import { generateWithForward } from "./generate.ts";
 
 export interface CharTransformerConfig {
@@ -27,6 +27,8 @@ export interface CharTransformerConfig {
   /** Longest sequence the model sees (rows of wpe); training batches may be shorter. */
   contextLength: number;
   dropout?: never;
+  /** Fixed by `gen-trainer --tune`; by default chosen from the backend (see matmul.ts, embedTokens). */
+  formulation?: Formulation;
 }
 
 /**
@@ -70,10 +72,11 @@ export function oneHotFloat(ids: tf.Tensor1D, depth: number): tf.Tensor2D {
  * every V (its UnsortedSegmentSum runs V full-size ops). So: oneHot·matMul, except gather on wasm
  * when V > 128.
  */
-export function embedTokens(mm: MatmulOps, table: tf.Tensor2D, ids: tf.Tensor): tf.Tensor2D {
+export function embedTokens(mm: MatmulOps, table: tf.Tensor2D, ids: tf.Tensor, embedding?: Formulation["embedding"]): tf.Tensor2D {
   const flat = tf.reshape(tf.cast(ids, "int32"), [-1]) as tf.Tensor1D;
   const vocab = table.shape[0];
-  if (vocab > 128 && tf.getBackend() === "wasm") return tf.gather(table, flat) as tf.Tensor2D;
+  const gather = embedding ? embedding === "gather" : vocab > 128 && tf.getBackend() === "wasm";
+  if (gather) return tf.gather(table, flat) as tf.Tensor2D;
   return mm.matMul2d(oneHotFloat(flat, vocab), table);
 }
 
@@ -165,9 +168,9 @@ export function charTransformer(config: CharTransformerConfig, context: ModelCon
     const [b, t] = tokens.shape as [number, number];
     if (tokens.rank !== 2) throw new Error(`charTransformer: expected tokens [B, T], got shape [${tokens.shape}]`);
     if (t > contextLength) throw new Error(`charTransformer: sequence length ${t} exceeds contextLength ${contextLength}`);
-    const mm = fastMatmulFor(tf.getBackend());
+    const mm = matmulOpsFor(config.formulation, tf.getBackend());
     const wpe = tf.slice(param(params, "wpe"), [0, 0], [t, d]);
-    let x = tf.reshape(mm.addBroadcast(tf.reshape(embedTokens(mm, param(params, "wte") as tf.Tensor2D, tokens), [b, t, d]), wpe), [b * t, d]) as tf.Tensor2D;
+    let x = tf.reshape(mm.addBroadcast(tf.reshape(embedTokens(mm, param(params, "wte") as tf.Tensor2D, tokens, config.formulation?.embedding), [b, t, d]), wpe), [b * t, d]) as tf.Tensor2D;
     for (let l = 0; l < layers; l++) {
       if (round) x = round(x) as tf.Tensor2D;
       x = tf.add(x, attention(mm, params, l, layerNorm(mm, x, param(params, `h.${l}.ln_1.gain`), param(params, `h.${l}.ln_1.bias`)), b, t));

@@ -133,6 +133,19 @@ export const plainMatmul: MatmulOps = {
 };
 
 /** The ops to use on a backend: custom gradients on 'wasm', plain tf ops elsewhere. */
+/** How a model computes: chosen per backend by default, or fixed by `gen-trainer --tune`. */
+export interface Formulation {
+  /** "explicit-transpose": custom gradients with explicit transposes (fast on wasm); "plain": tf.matMul's own. */
+  matmul: "explicit-transpose" | "plain";
+  /** "one-hot": oneHot·matMul embedding; "gather": tf.gather (its gradient is UnsortedSegmentSum). */
+  embedding: "one-hot" | "gather";
+}
+
+export function matmulOpsFor(formulation: Formulation | undefined, backendName: string): MatmulOps {
+  if (!formulation) return fastMatmulFor(backendName);
+  return formulation.matmul === "plain" ? plainMatmul : customGradMatmul;
+}
+
 export function fastMatmulFor(backendName: string): MatmulOps {
   return backendName === "wasm" ? customGradMatmul : plainMatmul;
 }
