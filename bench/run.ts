@@ -15,6 +15,7 @@
  *                  (bench/bare-loop.ts) vs the general reference trainer, on one small model
  *   MFU            achieved training FLOP/s over the backend's measured peak matmul FLOP/s
  *   generator      ms per spec to generate (load, type-check, plan, render, format)
+ *   tuning         tokens/s of the formulation `--tune` picks vs the fixed per-backend default
  *
  * Options: --rounds N (default 3), --steps N (training steps per run, default 60),
  * --overhead-steps N (default 1000), --backend wasm|cpu (default wasm).
@@ -62,9 +63,9 @@ void generationSample;
   return spec;
 }
 
-async function program(name: string, args: string, model = `{ preset: "char-transformer", dModel: 64, layers: 2, heads: 4, contextLength: 12 }`, callbacks?: string): Promise<string> {
+async function program(name: string, args: string, model = `{ preset: "char-transformer", dModel: 64, layers: 2, heads: 4, contextLength: 12 }`, callbacks?: string, tuneBackend: string | null = null): Promise<string> {
   const spec = writeSpec(name, { model, args: `maxSteps: ${STEPS}, learningRate: 1e-3, loggingSteps: 10, saveStrategy: "no", ${args}`, callbacks });
-  const { programs, diagnostics } = await renderSpecs([spec], join(WORK, "generated"));
+  const { programs, diagnostics } = await renderSpecs([spec], join(WORK, "generated"), tuneBackend);
   if (diagnostics.length) throw new Error(JSON.stringify(diagnostics));
   const path = programs[0]!.outputPath;
   mkdirSync(dirname(path), { recursive: true });
@@ -165,6 +166,13 @@ const accumulation = await compare("accumulation", {
 table(`gradient accumulation at one effective batch of 32 (${BACKEND}, char-transformer d64, ${ROUNDS} rounds)`, accumulation);
 const fp16 = await compare("fp16", { "fp32": "perDeviceTrainBatchSize: 32", "fp16 emulated": "perDeviceTrainBatchSize: 32, fp16: true" });
 table(`fp16 emulation (binary16 rounding of gradients and block activations + loss scaling)`, fp16);
+// --- generate-time tuning: the formulation --tune picks vs the fixed per-backend default
+const tunedPaths = { untuned: await program("bench-untuned", "perDeviceTrainBatchSize: 32"), tuned: await program("bench-tuned", "perDeviceTrainBatchSize: 32", undefined, undefined, BACKEND) };
+const tunedSamples: Record<string, number[]> = { untuned: [], tuned: [] };
+for (let round = 0; round < ROUNDS; round++) for (const k of ["untuned", "tuned"] as const) tunedSamples[k]!.push(run(tunedPaths[k]).tokensPerSec);
+const tuned = { untuned: Math.round(median(tunedSamples.untuned!)), tuned: Math.round(median(tunedSamples.tuned!)), choice: /const MODEL_FORMULATION = (.*) as const;/.exec(readFileSync(tunedPaths.tuned, "utf8"))?.[1] ?? "?" };
+console.log(`\ngenerate-time tuning (${BACKEND}, char-transformer d64, batch 32): untuned ${tuned.untuned} tokens/s, tuned ${tuned.tuned} tokens/s (${(tuned.tuned / tuned.untuned).toFixed(2)}), chose ${tuned.choice}`);
+
 const roundMs = await fp16RoundCost();
 console.log(`\nfp16Round: ${roundMs.toFixed(1)} ms per 1M values on ${BACKEND}`);
 const ckpt = await checkpointMBps();
@@ -252,7 +260,7 @@ const gen1 = await generatorMs(1);
 const gen20 = await generatorMs(20);
 console.log(`\ngenerator: ${gen1.toFixed(0)} ms for 1 spec, ${gen20.toFixed(0)} ms per spec for 20 (warm)`);
 
-const results = { date: new Date().toISOString(), backend: BACKEND, rounds: ROUNDS, steps: STEPS, accumulation, fp16, fp16RoundMsPer1M: roundMs, checkpoint: ckpt, overhead, leak, peakMatmulGflops: peak / 1e9, mfu: mfuRows, generatorMsPerSpec: { one: gen1, twenty: gen20 } };
+const results = { date: new Date().toISOString(), backend: BACKEND, rounds: ROUNDS, steps: STEPS, accumulation, fp16, tuned, fp16RoundMsPer1M: roundMs, checkpoint: ckpt, overhead, leak, peakMatmulGflops: peak / 1e9, mfu: mfuRows, generatorMsPerSpec: { one: gen1, twenty: gen20 } };
 const file = join(ROOT, "bench", "results", `${results.date.slice(0, 19).replace(/:/g, "-")}.json`);
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`\nwrote ${file}`);
