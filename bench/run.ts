@@ -16,6 +16,8 @@
  *   MFU            achieved training FLOP/s over the backend's measured peak matmul FLOP/s
  *   generator      ms per spec to generate (load, type-check, plan, render, format)
  *   tuning         tokens/s of the formulation `--tune` picks vs the fixed per-backend default
+ *   model.fit      the generated program vs tfjs-layers' model.fit training the same tf.layers
+ *                  network (bench/layers-model.ts) on the same data, batch and backend
  *
  * Options: --rounds N (default 3), --steps N (training steps per run, default 60),
  * --overhead-steps N (default 1000), --backend wasm|cpu (default wasm).
@@ -217,6 +219,43 @@ console.log(`  generated, typical features     ${String(overhead.generated!.toke
 console.log(`  reference trainer (general)     ${String(overhead.reference!.tokensPerSec).padStart(7)} tokens/s   ${(overhead.reference!.tokensPerSec / overhead.bare!.tokensPerSec).toFixed(2)}  (generated / reference: ${(overhead.generated!.tokensPerSec / overhead.reference!.tokensPerSec).toFixed(2)})`);
 console.log(`leaks: num_tensors ${leak.after10} at step 50 → ${leak.atEnd} at step ${OVERHEAD_STEPS}; rss ${leak.rss10} → ${leak.rssEnd} MB`);
 
+// --- vs model.fit: the same tf.layers network (bench/layers-model.ts), data, batch and backend
+const corpus = join(WORK, "fit-corpus.txt");
+writeFileSync(corpus, Array.from({ length: 20000 }, (_, i) => `${(i * 7919) % 1000}+${(i * 104729) % 1000}=${((i * 7919) % 1000) + ((i * 104729) % 1000)}\n`).join(""));
+const fitSpec = join(WORK, "bench-fit.spec.ts");
+writeFileSync(
+  fitSpec,
+  `import { defineTrainer } from "gen-trainer";
+export default defineTrainer({
+  name: "bench-fit",
+  model: { module: ${JSON.stringify(join(ROOT, "bench", "layers-model.ts"))} },
+  data: { text: "fit-corpus.txt", evalFraction: 0, sequenceLength: 32 },
+  args: { perDeviceTrainBatchSize: 32, numTrainEpochs: 1, learningRate: 1e-3, maxGradNorm: 0, loggingSteps: 50, saveStrategy: "no" },
+});
+`,
+);
+const fitProgram = await (async () => {
+  const { programs, diagnostics } = await renderSpecs([fitSpec], join(WORK, "generated"));
+  if (diagnostics.length) throw new Error(JSON.stringify(diagnostics));
+  mkdirSync(dirname(programs[0]!.outputPath), { recursive: true });
+  writeFileSync(programs[0]!.outputPath, programs[0]!.code);
+  return programs[0]!.outputPath;
+})();
+const fitSamples = { generated: [] as number[], fit: [] as number[] };
+let fitTokens = 0;
+for (let round = 0; round < ROUNDS; round++) {
+  const out = mkdtempSync(join(tmpdir(), "gen-trainer-bench-"));
+  timed([fitProgram, "--output-dir", out, "--backend", BACKEND, "--quiet"]);
+  const events = readFileSync(join(out, "metrics.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, number | string>);
+  fitSamples.generated.push(events.find((e) => e.type === "summary")!.train_runtime as number);
+  rmSync(out, { recursive: true, force: true });
+  const fit = JSON.parse(timed(["bench/fit-run.ts", corpus, "32", "32", BACKEND]).trim().split("\n").pop()!) as { train_runtime: number; tokens: number };
+  fitSamples.fit.push(fit.train_runtime);
+  fitTokens = fit.tokens;
+}
+const fitResult = { generatedTokensPerSec: Math.round(fitTokens / median(fitSamples.generated)), fitTokensPerSec: Math.round(fitTokens / median(fitSamples.fit)) };
+console.log(`\nvs model.fit (tf.layers embedding→dense→dense, one epoch of ${fitTokens} tokens, batch 32, ${BACKEND}): generated ${fitResult.generatedTokensPerSec} tokens/s, model.fit ${fitResult.fitTokensPerSec} tokens/s, ratio ${(fitResult.generatedTokensPerSec / fitResult.fitTokensPerSec).toFixed(2)}`);
+
 // --- model FLOP utilization: 6·params·tokens/s + attention (12·layers·T·d per token) over peak matmul
 async function peakMatmulFlops(): Promise<number> {
   await selectBackend(BACKEND as "wasm");
@@ -260,7 +299,7 @@ const gen1 = await generatorMs(1);
 const gen20 = await generatorMs(20);
 console.log(`\ngenerator: ${gen1.toFixed(0)} ms for 1 spec, ${gen20.toFixed(0)} ms per spec for 20 (warm)`);
 
-const results = { date: new Date().toISOString(), backend: BACKEND, rounds: ROUNDS, steps: STEPS, accumulation, fp16, tuned, fp16RoundMsPer1M: roundMs, checkpoint: ckpt, overhead, leak, peakMatmulGflops: peak / 1e9, mfu: mfuRows, generatorMsPerSpec: { one: gen1, twenty: gen20 } };
+const results = { date: new Date().toISOString(), backend: BACKEND, rounds: ROUNDS, steps: STEPS, accumulation, fp16, tuned, modelFit: fitResult, fp16RoundMsPer1M: roundMs, checkpoint: ckpt, overhead, leak, peakMatmulGflops: peak / 1e9, mfu: mfuRows, generatorMsPerSpec: { one: gen1, twenty: gen20 } };
 const file = join(ROOT, "bench", "results", `${results.date.slice(0, 19).replace(/:/g, "-")}.json`);
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`\nwrote ${file}`);
