@@ -65,14 +65,19 @@ void generationSample;
   return spec;
 }
 
-async function program(name: string, args: string, model = `{ preset: "char-transformer", dModel: 64, layers: 2, heads: 4, contextLength: 12 }`, callbacks?: string, tuneBackend: string | null = null): Promise<string> {
-  const spec = writeSpec(name, { model, args: `maxSteps: ${STEPS}, learningRate: 1e-3, loggingSteps: 10, saveStrategy: "no", ${args}`, callbacks });
+/** Generates the program of `spec` (tuned for `tuneBackend` if given) and returns its path. */
+async function generateProgram(spec: string, tuneBackend: string | null = null): Promise<string> {
   const { programs, diagnostics } = await renderSpecs([spec], join(WORK, "generated"), tuneBackend);
   if (diagnostics.length) throw new Error(JSON.stringify(diagnostics));
   const path = programs[0]!.outputPath;
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, programs[0]!.code);
   return path;
+}
+
+async function program(name: string, args: string, model = `{ preset: "char-transformer", dModel: 64, layers: 2, heads: 4, contextLength: 12 }`, callbacks?: string, tuneBackend: string | null = null): Promise<string> {
+  const spec = writeSpec(name, { model, args: `maxSteps: ${STEPS}, learningRate: 1e-3, loggingSteps: 10, saveStrategy: "no", ${args}`, callbacks });
+  return generateProgram(spec, tuneBackend);
 }
 
 interface RunResult {
@@ -183,13 +188,7 @@ console.log(`checkpoint save: ${ckpt.mbPerSec.toFixed(0)} MB/s (${ckpt.mb.toFixe
 // --- overhead of the features vs a bare loop and vs the general reference trainer
 const SMALL = `{ preset: "char-transformer", dModel: 32, layers: 1, heads: 2, contextLength: 12 }`;
 const featuresArgs = `maxSteps: ${OVERHEAD_STEPS}, perDeviceTrainBatchSize: 32, perDeviceEvalBatchSize: 100, learningRate: 1e-3, maxGradNorm: 0, loggingSteps: 50, evalStrategy: "steps", evalSteps: 500, saveStrategy: "steps", saveSteps: 1000, saveTotalLimit: 2`;
-const featuresProgram = await (async () => {
-  const spec = writeSpec("bench-features", { model: SMALL, args: featuresArgs, callbacks: `generationSample({ prompts: ["123+456="], everySteps: 500, maxNewTokens: 5 })` });
-  const { programs } = await renderSpecs([spec], join(WORK, "generated"));
-  mkdirSync(dirname(programs[0]!.outputPath), { recursive: true });
-  writeFileSync(programs[0]!.outputPath, programs[0]!.code);
-  return { spec, path: programs[0]!.outputPath };
-})();
+const featuresProgram = await generateProgram(writeSpec("bench-features", { model: SMALL, args: featuresArgs, callbacks: `generationSample({ prompts: ["123+456="], everySteps: 500, maxNewTokens: 5 })` }));
 const referenceSpec = writeSpec("bench-reference", { model: SMALL, args: `maxSteps: ${OVERHEAD_STEPS}, perDeviceTrainBatchSize: 32, learningRate: 1e-3, maxGradNorm: 0, loggingSteps: 50, saveStrategy: "no"` });
 const tokensPerStep = 32 * 12;
 const timed = (args: string[], env: Record<string, string> = {}) => {
@@ -201,7 +200,7 @@ const overheadSamples = { generated: [] as number[], bare: [] as number[], refer
 let leak = { after10: 0, atEnd: 0, rss10: 0, rssEnd: 0 };
 for (let round = 0; round < ROUNDS; round++) {
   const out = mkdtempSync(join(tmpdir(), "gen-trainer-bench-"));
-  timed([featuresProgram.path, "--output-dir", out, "--backend", BACKEND, "--quiet"], { GEN_TRAINER_TRACE_TENSORS: "1" });
+  timed([featuresProgram, "--output-dir", out, "--backend", BACKEND, "--quiet"], { GEN_TRAINER_TRACE_TENSORS: "1" });
   const events = readFileSync(join(out, "metrics.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, number | string>);
   overheadSamples.generated.push(events.find((e) => e.type === "summary")!.train_runtime as number);
   const train = events.filter((e) => e.type === "train");
@@ -234,13 +233,7 @@ export default defineTrainer({
 });
 `,
 );
-const fitProgram = await (async () => {
-  const { programs, diagnostics } = await renderSpecs([fitSpec], join(WORK, "generated"));
-  if (diagnostics.length) throw new Error(JSON.stringify(diagnostics));
-  mkdirSync(dirname(programs[0]!.outputPath), { recursive: true });
-  writeFileSync(programs[0]!.outputPath, programs[0]!.code);
-  return programs[0]!.outputPath;
-})();
+const fitProgram = await generateProgram(fitSpec);
 const fitSamples = { generated: [] as number[], fit: [] as number[] };
 let fitTokens = 0;
 for (let round = 0; round < ROUNDS; round++) {

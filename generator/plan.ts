@@ -58,6 +58,8 @@ export interface TrainingPlan {
     steps: number;
     /** Unrolled micro-batches 2..k (null when the loop form is used). */
     unrolled: { index: number; ordinal: number }[] | null;
+    /** A callback implements onSubstepEnd: call it before each micro-batch but the first. */
+    substepHook: boolean;
   };
   clipping: null | { constant: string };
   /** Emulated fp16 with dynamic loss scaling; minScale is the identifier of the floor or "null". */
@@ -308,6 +310,7 @@ export function buildPlan(loaded: LoadedSpec, outputPath: string, tuning: Tuning
     accumulation = {
       steps: accumulationSteps,
       unrolled: accumulationSteps <= UNROLL_LIMIT ? Array.from({ length: accumulationSteps - 1 }, (_, i) => ({ index: i + 1, ordinal: i + 2 })) : null,
+      substepHook: false,
     };
   }
 
@@ -400,6 +403,7 @@ export function buildPlan(loaded: LoadedSpec, outputPath: string, tuning: Tuning
     }
   }
   if (callbacks) config.push({ title: "callbacks", constants: callbackGroup });
+  if (accumulation) accumulation.substepHook = callbacks?.has.onSubstepEnd ?? false;
   if (evaluation) evaluation.keepMetrics = best !== null || (callbacks?.has.onEvaluate ?? false);
   // progressBar() and jsonlLogger() are the loggers reportTo selects; listing them turns them on.
   const listed = (name: string): boolean => callbackSpecs.some((c) => "callback" in c && c.callback === name);

@@ -3,10 +3,11 @@
  * running a generated program in a child process.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { renderSpecs } from "../generator/generate.ts";
+import { dirname, join } from "node:path";
+import { formatDiagnostic } from "../generator/diagnostics.ts";
+import { type GeneratedProgram, renderSpecs } from "../generator/generate.ts";
 
 export const ROOT = join(import.meta.dirname, "..");
 
@@ -24,15 +25,21 @@ export function tempDir(prefix = "gen-trainer-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** Writes a spec under test/specs-tmp-like folder inside the repo (so "gen-trainer" resolves) and returns its path. */
-export function writeSpec(dir: string, name: string, text: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, text);
-  return path;
-}
-
-export async function generateOne(specPath: string, outDir = "generated") {
-  return renderSpecs([specPath], outDir);
+/**
+ * Writes `text` as <dir>/<name>.spec.ts (dir must lie inside the repository, so that
+ * "gen-trainer" resolves), generates it into <dir>/generated and writes the program. Throws
+ * with the diagnostics if the spec is invalid. Returns the program's absolute path and more.
+ */
+export async function generateProgram(dir: string, name: string, text: string): Promise<GeneratedProgram & { path: string }> {
+  mkdirSync(dir, { recursive: true });
+  const spec = join(dir, `${name}.spec.ts`);
+  writeFileSync(spec, text);
+  const { programs, diagnostics } = await renderSpecs([spec], join(dir, "generated"));
+  if (diagnostics.length > 0) throw new Error(`${spec} is invalid:\n${diagnostics.map(formatDiagnostic).join("\n")}`);
+  const program = programs[0]!;
+  mkdirSync(dirname(program.outputPath), { recursive: true });
+  writeFileSync(program.outputPath, program.code);
+  return { ...program, path: join(ROOT, program.outputPath) };
 }
 
 /** Runs a generated program with tsx; returns exit code and output. */

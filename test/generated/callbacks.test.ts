@@ -1,10 +1,10 @@
 // Callbacks: HF's event order, control flags, the built-ins (generationSample, earlyStopping),
 // errors in callbacks, and what the generator checks in callback classes.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderSpecs } from "../../generator/generate.ts";
-import { readJsonl, ROOT, runProgram, tempDir } from "../helpers.ts";
+import { generateProgram, readJsonl, ROOT, runProgram, tempDir } from "../helpers.ts";
 
 const DIR = join(ROOT, ".tmp", "callback-specs");
 const MODULES = join(ROOT, "test", "specs", "modules");
@@ -29,14 +29,7 @@ async function generate(name: string, text: string) {
   return result;
 }
 
-async function program(name: string, text: string): Promise<{ path: string; code: string }> {
-  const { programs, diagnostics } = await generate(name, text);
-  expect(diagnostics).toEqual([]);
-  const p = programs[0]!;
-  mkdirSync(dirname(p.outputPath), { recursive: true });
-  writeFileSync(p.outputPath, p.code);
-  return { path: join(ROOT, p.outputPath), code: p.code };
-}
+const program = (name: string, text: string) => generateProgram(DIR, name, text);
 
 const recorder = (options: Record<string, unknown>) =>
   `{ module: ${JSON.stringify(join(MODULES, "record-events.ts"))}, export: "RecordEvents", options: ${JSON.stringify(options)} }`;

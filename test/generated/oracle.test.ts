@@ -1,13 +1,11 @@
 // The differential oracle: generated programs against test/reference-trainer.ts (a general
 // trainer branching on every flag of the plan) over a matrix of features. Same seed, cpu
 // backend: identical logged losses and bit-identical final weights, or the generator is wrong.
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { renderSpecs } from "../../generator/generate.ts";
 import { readSafetensorsFile } from "../../runtime/safetensors.ts";
-import { readJsonl, ROOT, runProgram, tempDir } from "../helpers.ts";
+import { generateProgram, readJsonl, ROOT, runProgram, tempDir } from "../helpers.ts";
 import { trainWithReference } from "../reference-trainer.ts";
 
 const DIR = join(ROOT, ".tmp", "oracle-specs");
@@ -39,11 +37,10 @@ function baseArgs(own: string): string {
   return base.filter((a) => !own.includes(`${a.split(":")[0]}:`)).join(", ");
 }
 
-async function program(c: Case) {
-  mkdirSync(DIR, { recursive: true });
-  const spec = join(DIR, `${c.name}.spec.ts`);
-  writeFileSync(
-    spec,
+function program(c: Case) {
+  return generateProgram(
+    DIR,
+    c.name,
     `import { defineTrainer, generationSample } from "gen-trainer";
 export default defineTrainer({
   name: "oracle-${c.name}",
@@ -55,12 +52,6 @@ export default defineTrainer({
 void generationSample;
 `,
   );
-  const { programs, diagnostics } = await renderSpecs([spec], join(DIR, "generated"));
-  expect(diagnostics).toEqual([]);
-  const p = programs[0]!;
-  mkdirSync(dirname(p.outputPath), { recursive: true });
-  writeFileSync(p.outputPath, p.code);
-  return p;
 }
 
 beforeAll(async () => {
@@ -71,7 +62,7 @@ describe.each(cases)("differential oracle: $name", (c) => {
   it("the generated program and the reference trainer agree exactly", async () => {
     const p = await program(c);
     const out = tempDir();
-    const r = runProgram(join(ROOT, p.outputPath), ["--output-dir", out, "--backend", "cpu", "--quiet"]);
+    const r = runProgram(p.path, ["--output-dir", out, "--backend", "cpu", "--quiet"]);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     const logged = new Map(readJsonl(join(out, "metrics.jsonl")).filter((e) => e.type === "train").map((e) => [e.step as number, e.loss as number]));

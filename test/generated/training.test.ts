@@ -1,33 +1,22 @@
 // The foundation's promises about a run: it learns, it is deterministic for a seed, and it does
 // not leak tensors.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { renderSpecs } from "../../generator/generate.ts";
-import { readJsonl, ROOT, runProgram, tempDir } from "../helpers.ts";
+import { generateProgram, readJsonl, ROOT, runProgram, tempDir } from "../helpers.ts";
 
 const DIR = join(ROOT, ".tmp", "training-specs");
 
 async function program(name: string, args: string): Promise<string> {
-  mkdirSync(DIR, { recursive: true });
-  const spec = join(DIR, `${name}.spec.ts`);
-  writeFileSync(
-    spec,
-    `import { defineTrainer } from "gen-trainer";
+  const text = `import { defineTrainer } from "gen-trainer";
 export default defineTrainer({
   name: "${name}",
   model: { preset: "char-transformer", dModel: 32, layers: 2, heads: 2, contextLength: 9 },
   data: { preset: "addition", digits: 2, trainExamples: 3000, evalExamples: 200 },
   args: { ${args} },
 });
-`,
-  );
-  const { programs, diagnostics } = await renderSpecs([spec], join(DIR, "generated"));
-  expect(diagnostics).toEqual([]);
-  const path = programs[0]!.outputPath;
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, programs[0]!.code);
-  return join(ROOT, path);
+`;
+  return (await generateProgram(DIR, name, text)).path;
 }
 
 describe("a generated program trains for real", () => {
