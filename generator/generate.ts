@@ -7,7 +7,7 @@ import { dirname, join, relative, sep } from "node:path";
 import { type Diagnostic, formatDiagnostic, UsageError } from "./diagnostics.ts";
 import { emitProgram } from "./emit.ts";
 import { createSpecProject, loadSpecs } from "./load-spec.ts";
-import { buildPlan, type TrainingPlan } from "./plan.ts";
+import { buildPlan, type TrainingPlan, withTuning } from "./plan.ts";
 import { unifiedDiff } from "./unified-diff.ts";
 import { validateSpec } from "./validate.ts";
 
@@ -57,14 +57,13 @@ export async function renderSpecs(specPaths: readonly string[], outDir: string, 
     }
     names.set(name, spec.displayPath);
     const outputPath = join(outDir, name, "train.ts");
-    let tuning = null;
+    let plan = buildPlan(spec, outputPath);
     if (tuneBackend) {
-      const { tuneSpec } = await import("./tune.ts");
-      const tuned = await tuneSpec(spec, tuneBackend);
-      tuning = tuned.tuning;
+      const { tunePlan } = await import("./tune.ts");
+      const tuned = await tunePlan(plan, tuneBackend);
+      plan = withTuning(plan, tuned.tuning);
       if (tuned.reason) notes.push(`${spec.displayPath}: not tuned: ${tuned.reason}`);
     }
-    const plan = buildPlan(spec, outputPath, tuning);
     programs.push({ specPath: spec.displayPath, outputPath: relative(process.cwd(), outputPath).split(sep).join("/"), plan, code: await emitProgram(plan) });
   }
   return { programs, diagnostics, notes };

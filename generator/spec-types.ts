@@ -43,9 +43,9 @@ export interface AdditionPreset {
   preset: "addition";
   /** Digits of each operand (1-6). */
   digits: number;
-  /** Training problems (default 20000, capped by how many exist). */
+  /** Training problems (default 20000, capped by the problems left after the held-out ones; see additionSizes). */
   trainExamples?: number;
-  /** Held-out problems, never seen in training (default 500). */
+  /** Held-out problems, never seen in training (default 500, at most a tenth of the problems that exist). */
   evalExamples?: number;
   /** Write answers least-significant digit first, which is much easier to learn (default true). */
   reverseAnswer?: boolean;

@@ -9,12 +9,8 @@
  * model, batch and sequence shape, interleaved, and keeps the fastest. Without --tune the
  * program uses fixed per-backend defaults, so committed goldens never depend on a machine.
  */
-import { readFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
-import type { LoadedSpec } from "./load-spec.ts";
-import type { AdditionPreset, CharTransformerPreset, TextData, TrainerSpec } from "./spec-types.ts";
-import { ARG_DEFAULTS, TEXT_DEFAULTS } from "./defaults.ts";
 import type { Formulation } from "../runtime/models/matmul.ts";
+import type { TrainingPlan } from "./plan.ts";
 
 export type { Formulation };
 
@@ -32,37 +28,25 @@ const FORMULATIONS: Formulation[] = [
   { matmul: "plain", embedding: "gather" },
 ];
 
-/** Vocabulary size and sequence length of the spec's data, when known at generation time. */
-function dataShape(spec: TrainerSpec, specPath: string): { vocabulary: number; T: number } | null {
-  const data = spec.data;
-  if ("preset" in data) return { vocabulary: 14, T: 3 * (data as AdditionPreset).digits + 3 };
-  if ("text" in data) {
-    const t = data as TextData;
-    const chars = new Set(Array.from(readFileSync(resolve(dirname(specPath), t.text), "utf8")));
-    return { vocabulary: chars.size, T: t.sequenceLength ?? (spec.model as CharTransformerPreset).contextLength ?? TEXT_DEFAULTS.sequenceLength };
-  }
-  return null;
-}
-
-/** Times the formulations; null (with the reason) when the spec's model cannot be tuned. */
-export async function tuneSpec(loaded: LoadedSpec, backend: string, rounds = 3): Promise<{ tuning: Tuning | null; reason: string | null }> {
-  const spec = loaded.value as TrainerSpec;
-  if (!("preset" in spec.model) || spec.model.preset !== "char-transformer") return { tuning: null, reason: "only the char-transformer preset has alternative formulations" };
-  const shape = dataShape(spec, loaded.path);
-  if (!shape) return { tuning: null, reason: "the data is a user module, whose shape is known only at run time" };
+/** Times the formulations for the plan's model and data shapes; null (with the reason) when the model cannot be tuned. */
+export async function tunePlan(plan: TrainingPlan, backend: string, rounds = 3): Promise<{ tuning: Tuning | null; reason: string | null }> {
+  const model = plan.model;
+  if (model.kind !== "char-transformer") return { tuning: null, reason: "only the char-transformer preset has alternative formulations" };
+  const data = plan.data;
+  if (data.kind === "module") return { tuning: null, reason: "the data is a user module, whose shape is known only at run time" };
+  const shape = data.kind === "addition" ? { vocabulary: data.vocabularySize, T: data.sequenceLength } : { vocabulary: data.vocabularySize, T: data.sequenceLength.value };
   // TensorFlow.js and the runtime load only when tuning.
   const tf = await import("@tensorflow/tfjs");
   const { AdamW, charTransformer, selectBackend } = await import("../runtime/index.ts");
   const used = await selectBackend(backend as "wasm");
-  const model = spec.model as CharTransformerPreset;
-  const B = spec.args.perDeviceTrainBatchSize ?? ARG_DEFAULTS.perDeviceTrainBatchSize;
+  const B = plan.batch.perDevice.value;
   const x = tf.randomUniform([B, shape.T], 0, shape.vocabulary, "int32", 1);
   const y = tf.randomUniform([B, shape.T], 0, shape.vocabulary, "int32", 2);
   const mask = tf.ones([B, shape.T]);
   const batch = { x, y, mask, items: B * shape.T };
   const samples = new Map<number, number[]>(FORMULATIONS.map((_, i) => [i, []]));
   const setups = FORMULATIONS.map((formulation) => {
-    const definition = charTransformer({ dModel: model.dModel, layers: model.layers, heads: model.heads, contextLength: model.contextLength, formulation }, { vocabularySize: shape.vocabulary, sequenceLength: shape.T });
+    const definition = charTransformer({ dModel: model.dModel.value, layers: model.layers.value, heads: model.heads.value, contextLength: model.contextLength.value, formulation }, { vocabularySize: shape.vocabulary, sequenceLength: shape.T });
     const params = definition.createParameters(0);
     return { definition, params, optimizer: new AdamW(params, { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 }) };
   });

@@ -8,7 +8,10 @@
  */
 import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { ADDITION_DEFAULTS, ARG_DEFAULTS, TEXT_DEFAULTS, evalMetricName } from "./defaults.ts";
+import { ARG_DEFAULTS, evalMetricName } from "./defaults.ts";
+import { ARGUMENTS, ARG_KEYS, type ArgName, type Argument, FP16_SCALER_ARGUMENTS, argument } from "./arguments.ts";
+import { ADDITION_TOKENS, additionProblemCount, additionSequenceLength, additionSizes } from "../runtime/presets/addition.ts";
+import { TEXT_DEFAULTS } from "../runtime/presets/text.ts";
 import { inspectCallbackClass, moduleDefinesGenerate } from "./callback-classes.ts";
 import { type Diagnostic, didYouMean } from "./diagnostics.ts";
 import type { LoadedSpec } from "./load-spec.ts";
@@ -24,18 +27,8 @@ const DATA_KEYS: Record<string, string[]> = {
   addition: ["preset", "digits", "trainExamples", "evalExamples", "reverseAnswer", "fixedWidth", "seed"],
 };
 const TEXT_KEYS = ["text", "evalFraction", "sequenceLength"];
-export const ARG_KEYS = [
-  "outputDir", "perDeviceTrainBatchSize", "perDeviceEvalBatchSize", "numTrainEpochs", "maxSteps", "learningRate",
-  "weightDecay", "adamBeta1", "adamBeta2", "adamEpsilon", "lrSchedulerType", "warmupSteps", "warmupRatio",
-  "loggingStrategy", "loggingSteps", "loggingFirstStep", "evalStrategy", "evalSteps", "seed", "reportTo",
-  "gradientAccumulationSteps", "maxGradNorm", "fp16", "fp16Scaler", "bf16", "saveStrategy", "saveSteps",
-  "saveTotalLimit", "saveOnlyModel", "loadBestModelAtEnd", "metricForBestModel", "greaterIsBetter",
-];
-const SCALER_KEYS = ["initScale", "growthFactor", "backoffFactor", "growthInterval", "minScale"];
-const SCHEDULERS = ["linear", "cosine", "constant", "constant_with_warmup"];
-const INTERVALS = ["no", "steps", "epoch"];
-const SAVE_STRATEGIES = ["no", "steps", "epoch", "best"];
-const REPORTERS = ["console", "jsonl"];
+// The training arguments (keys, types, ranges, choices) are the argument table's: generator/arguments.ts.
+export { ARG_KEYS };
 
 function isObject(v: unknown): v is Obj {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -151,7 +144,7 @@ class Checker {
 
 /** The sequence length the data will have, when it is known at generation time. */
 function dataSequenceLength(data: Obj, model: Obj): number | null {
-  if (data.preset === "addition" && typeof data.digits === "number") return 3 * data.digits + 3;
+  if (data.preset === "addition" && typeof data.digits === "number") return additionSequenceLength(data.digits);
   if (typeof data.text === "string") {
     if (typeof data.sequenceLength === "number") return data.sequenceLength;
     return typeof model.contextLength === "number" ? model.contextLength : TEXT_DEFAULTS.sequenceLength;
@@ -214,103 +207,150 @@ function validateData(c: Checker, data: unknown): boolean | null {
   c.boolean(data, "reverseAnswer", "data");
   c.boolean(data, "fixedWidth", "data");
   c.number(data, "seed", "data", { integer: true, min: 0 });
-  if (digits !== undefined) {
-    const total = 10 ** (2 * digits);
-    const wanted = (train ?? ADDITION_DEFAULTS.trainExamples) + (held ?? ADDITION_DEFAULTS.evalExamples);
-    if (wanted > total) c.error("data.trainExamples", "E_RANGE", `data asks for ${wanted} distinct problems but only ${total} exist with ${digits}-digit operands; lower trainExamples/evalExamples or raise digits.`);
+  if (digits === undefined) return held === undefined || held > 0;
+  // Sizes left out default to what fits (additionSizes); only given ones can ask for too many.
+  const total = additionProblemCount(digits);
+  const sizes = additionSizes(digits, { trainExamples: train, evalExamples: held });
+  const wanted = sizes.trainExamples + sizes.evalExamples;
+  if (wanted > total) c.error("data.trainExamples", "E_RANGE", `data asks for ${wanted} distinct problems but only ${total} exist with ${digits}-digit operands; lower trainExamples/evalExamples or raise digits.`);
+  else if (sizes.trainExamples < 1) c.error("data.evalExamples", "E_RANGE", `data.evalExamples (${sizes.evalExamples}) takes all ${total} problems that exist with ${digits}-digit operands and leaves none for training; lower evalExamples or raise digits.`);
+  return sizes.evalExamples > 0;
+}
+
+/**
+ * Checks `obj[arg.name]` against the argument's own rule in the table (type, range, choices) and
+ * reports what is wrong; returns the value when it is valid (undefined when absent or invalid). An
+ * "object" is checked for its shape and keys only: its fields are checked by the caller.
+ */
+function checkArgument(c: Checker, obj: Obj, path: string, arg: Argument): unknown {
+  const value = obj[arg.name];
+  const at = `${path}.${arg.name}`;
+  switch (arg.type) {
+    case "integer":
+    case "number":
+      if (arg.range?.steps) return c.steps(obj, arg.name, path);
+      return c.number(obj, arg.name, path, { integer: arg.type === "integer", ...arg.range });
+    case "boolean":
+      return c.boolean(obj, arg.name, path);
+    case "enum":
+      return c.oneOf(obj, arg.name, path, arg.values ?? []);
+    case "enum[]": {
+      if (value === undefined) return undefined;
+      const values = arg.values ?? [];
+      if (!Array.isArray(value)) {
+        c.error(at, "E_TYPE", `${at} must be an array such as [${values.map((v) => JSON.stringify(v)).join(", ")}].`);
+        return undefined;
+      }
+      const before = c.diagnostics.length;
+      value.forEach((_, i) => c.oneOf(value as unknown as Obj, String(i), at, values));
+      return c.diagnostics.length === before ? value : undefined;
+    }
+    case "string":
+      if (value === undefined) return undefined;
+      if (typeof value !== "string" || value === "") {
+        c.error(at, "E_TYPE", `${at} must be ${arg.expects ?? "a non-empty string"}.`);
+        return undefined;
+      }
+      return value;
+    case "object": {
+      if (value === undefined) return undefined;
+      const fields = (arg.fields ?? []).map((f) => f.name);
+      if (!isObject(value)) {
+        c.error(at, "E_TYPE", `${at} must be an object { ${fields.join(", ")} }.`);
+        return undefined;
+      }
+      c.keys(value, at, fields);
+      return value;
+    }
   }
-  return (held ?? ADDITION_DEFAULTS.evalExamples) > 0;
 }
 
 function validateArgs(c: Checker, args: unknown, hasEvalData: boolean | null, data: Obj): void {
   if (!isObject(args)) return c.error("args", "E_TYPE", `args must be an object of TrainingArguments (camelCase), e.g. { learningRate: 1e-3 }.`);
   const p = "args";
   c.keys(args, p, ARG_KEYS);
-  if (args.outputDir !== undefined && (typeof args.outputDir !== "string" || args.outputDir === "")) c.error("args.outputDir", "E_TYPE", `args.outputDir must be a non-empty path.`);
-  c.number(args, "perDeviceTrainBatchSize", p, { integer: true, min: 1 });
-  c.number(args, "perDeviceEvalBatchSize", p, { integer: true, min: 1 });
-  c.number(args, "numTrainEpochs", p, { minExclusive: 0 });
-  const maxSteps = c.number(args, "maxSteps", p, { integer: true, min: -1 });
-  if (maxSteps === 0) c.error("args.maxSteps", "E_RANGE", `args.maxSteps is 0; use a positive number of optimizer steps, or -1 to train for numTrainEpochs.`);
-  c.number(args, "learningRate", p, { minExclusive: 0 });
-  c.number(args, "weightDecay", p, { min: 0 });
-  c.number(args, "adamBeta1", p, { min: 0, maxExclusive: 1 });
-  c.number(args, "adamBeta2", p, { min: 0, maxExclusive: 1 });
-  c.number(args, "adamEpsilon", p, { minExclusive: 0 });
-  c.oneOf(args, "lrSchedulerType", p, SCHEDULERS);
-  const warmupSteps = c.steps(args, "warmupSteps", p) ?? (args.warmupSteps === 0 ? 0 : undefined);
-  const warmupRatio = c.number(args, "warmupRatio", p, { min: 0, maxExclusive: 1 });
-  if (warmupSteps && warmupRatio) c.error("args.warmupRatio", "E_CONFLICT", `args.warmupSteps (${warmupSteps}) and args.warmupRatio (${warmupRatio}) are both set; keep one (warmupSteps may itself be a ratio in (0, 1)).`);
-  if (args.lrSchedulerType === "constant" && (warmupSteps || warmupRatio)) c.error("args.lrSchedulerType", "E_CONFLICT", `lrSchedulerType "constant" has no warmup, but warmup is set; use "constant_with_warmup".`);
 
-  const logging = c.oneOf(args, "loggingStrategy", p, INTERVALS) ?? ARG_DEFAULTS.loggingStrategy;
-  const loggingSteps = c.steps(args, "loggingSteps", p);
-  c.boolean(args, "loggingFirstStep", p);
-  void logging;
-  const evalStrategy = c.oneOf(args, "evalStrategy", p, INTERVALS) ?? (args.evalStrategy === undefined ? ARG_DEFAULTS.evalStrategy : undefined);
-  const evalSteps = c.steps(args, "evalSteps", p) ?? (args.evalSteps === undefined ? (loggingSteps ?? ARG_DEFAULTS.loggingSteps) : undefined);
-  if (evalStrategy && evalStrategy !== "no" && hasEvalData === false) {
-    const fix = data.preset === "addition" ? "set data.evalExamples > 0" : "set data.evalFraction > 0";
-    c.error("args.evalStrategy", "E_EVAL_DATA", `args.evalStrategy is "${evalStrategy}" but the data has no held-out split; ${fix}, or use evalStrategy "no".`);
-  }
-  c.number(args, "seed", p, { integer: true, min: 0 });
-  if (args.reportTo !== undefined) {
-    if (!Array.isArray(args.reportTo)) c.error("args.reportTo", "E_TYPE", `args.reportTo must be an array such as ["console", "jsonl"].`);
-    else args.reportTo.forEach((_, i) => c.oneOf(args.reportTo as unknown as Obj, String(i), "args.reportTo", REPORTERS));
-  }
-  c.number(args, "gradientAccumulationSteps", p, { integer: true, min: 1 });
-  c.number(args, "maxGradNorm", p, { min: 0, hint: "0 disables clipping." });
+  // Each argument's own rule comes from the table, checked in table order; `v` holds the valid
+  // values. A cross-field rule runs right after the argument named by its key in `rules`. The rules
+  // after fp16 and loadBestModelAtEnd check bf16 and greaterIsBetter early (check runs once per
+  // argument), so that diagnostics keep the order they have always come in.
+  const v: Partial<Record<ArgName, unknown>> = {};
+  const check = (name: ArgName): unknown => (name in v ? v[name] : (v[name] = checkArgument(c, args, p, argument(name))));
+  const num = (name: ArgName) => v[name] as number | undefined;
+  /** The value a run will use: the spec's when valid, the default when absent, undefined when invalid. */
+  const used = (name: ArgName) => v[name] ?? (args[name] === undefined ? argument(name).default : undefined);
+  const evalStrategy = () => used("evalStrategy") as string | undefined;
+  const evalSteps = () => num("evalSteps") ?? (args.evalSteps === undefined ? (num("loggingSteps") ?? ARG_DEFAULTS.loggingSteps) : undefined);
 
-  const fp16 = c.boolean(args, "fp16", p);
-  const bf16 = c.boolean(args, "bf16", p);
-  if (bf16) c.error("args.bf16", "E_BF16", `args.bf16 is not supported: TensorFlow.js has no bfloat16 dtype, so bf16 cannot be trained or emulated faithfully here. Remove it, or use fp16: true (emulated binary16 with dynamic loss scaling).`);
-  if (fp16 && bf16) c.error("args.fp16", "E_CONFLICT", `args.fp16 and args.bf16 are both true; choose one (HF rule).`);
-  if (args.fp16Scaler !== undefined) {
-    const s = args.fp16Scaler;
-    if (!isObject(s)) c.error("args.fp16Scaler", "E_TYPE", `args.fp16Scaler must be an object { initScale, growthFactor, backoffFactor, growthInterval, minScale }.`);
-    else {
-      const sp = "args.fp16Scaler";
-      c.keys(s, sp, SCALER_KEYS);
-      if (!fp16) c.error(sp, "E_CONFLICT", `args.fp16Scaler is set but args.fp16 is not true; set fp16: true or remove fp16Scaler.`);
-      const init = c.number(s, "initScale", sp, { minExclusive: 0 });
-      c.number(s, "growthFactor", sp, { minExclusive: 1, hint: "The scale grows by this factor after growthInterval good steps (torch default 2.0)." });
-      c.number(s, "backoffFactor", sp, { minExclusive: 0, maxExclusive: 1, hint: "The scale shrinks by this factor on overflow (torch default 0.5)." });
-      c.number(s, "growthInterval", sp, { integer: true, min: 1 });
-      const min = c.number(s, "minScale", sp, { minExclusive: 0 });
-      if (min !== undefined && init !== undefined && min > init) c.error(`${sp}.minScale`, "E_RANGE", `${sp}.minScale (${min}) is above initScale (${init}); the floor must not exceed the starting scale.`);
-    }
-  }
-
-  const save = c.oneOf(args, "saveStrategy", p, SAVE_STRATEGIES) ?? (args.saveStrategy === undefined ? ARG_DEFAULTS.saveStrategy : undefined);
-  const saveSteps = c.steps(args, "saveSteps", p) ?? (args.saveSteps === undefined ? ARG_DEFAULTS.saveSteps : undefined);
-  c.number(args, "saveTotalLimit", p, { integer: true, min: 1 });
-  c.boolean(args, "saveOnlyModel", p);
-  const loadBest = c.boolean(args, "loadBestModelAtEnd", p);
-  c.boolean(args, "greaterIsBetter", p);
-  if (loadBest && save !== "best") {
-    if (evalStrategy && save && evalStrategy !== save) {
-      c.error("args.loadBestModelAtEnd", "E_LOAD_BEST", `args.loadBestModelAtEnd needs evalStrategy and saveStrategy to match, but they are "${evalStrategy}" and "${save}" (HF rule): set saveStrategy: "${evalStrategy}" or use saveStrategy "best".`);
-    } else if (save === "steps" && saveSteps !== undefined && evalSteps !== undefined) {
-      if ((saveSteps < 1) !== (evalSteps < 1)) {
-        c.error("args.saveSteps", "E_LOAD_BEST", `args.saveSteps (${saveSteps}) and evalSteps (${evalSteps}) mix a ratio and a step count; with loadBestModelAtEnd both must be ratios or both counts.`);
-      } else if (Math.round(saveSteps * 1e6) % Math.round(evalSteps * 1e6) !== 0) {
-        c.error("args.saveSteps", "E_LOAD_BEST", `args.saveSteps (${saveSteps}) must be a multiple of evalSteps (${evalSteps}) with loadBestModelAtEnd, so every checkpoint has an eval to compare (HF rule); e.g. saveSteps: ${Math.max(1, Math.round(saveSteps / evalSteps)) * evalSteps}.`);
+  const rules: Partial<Record<ArgName, () => void>> = {
+    maxSteps: () => {
+      if (v.maxSteps === 0) c.error("args.maxSteps", "E_RANGE", `args.maxSteps is 0; use a positive number of optimizer steps, or -1 to train for numTrainEpochs.`);
+    },
+    warmupRatio: () => {
+      const warmupSteps = num("warmupSteps");
+      const warmupRatio = num("warmupRatio");
+      if (warmupSteps && warmupRatio) c.error("args.warmupRatio", "E_CONFLICT", `args.warmupSteps (${warmupSteps}) and args.warmupRatio (${warmupRatio}) are both set; keep one (warmupSteps may itself be a ratio in (0, 1)).`);
+      if (args.lrSchedulerType === "constant" && (warmupSteps || warmupRatio)) c.error("args.lrSchedulerType", "E_CONFLICT", `lrSchedulerType "constant" has no warmup, but warmup is set; use "constant_with_warmup".`);
+    },
+    evalSteps: () => {
+      const strategy = evalStrategy();
+      if (strategy && strategy !== "no" && hasEvalData === false) {
+        const fix = data.preset === "addition" ? "set data.evalExamples > 0" : "set data.evalFraction > 0";
+        c.error("args.evalStrategy", "E_EVAL_DATA", `args.evalStrategy is "${strategy}" but the data has no held-out split; ${fix}, or use evalStrategy "no".`);
       }
-    }
-  }
-  if (loadBest && save === "no") c.error("args.loadBestModelAtEnd", "E_LOAD_BEST", `args.loadBestModelAtEnd needs checkpoints, but saveStrategy is "no".`);
-  if ((save === "best" || loadBest) && evalStrategy === "no") {
-    c.error(save === "best" ? "args.saveStrategy" : "args.loadBestModelAtEnd", "E_NEEDS_EVAL", `${save === "best" ? 'saveStrategy "best"' : "loadBestModelAtEnd"} compares eval metrics, but evalStrategy is "no"; set evalStrategy "steps" or "epoch".`);
-  }
-  if (args.metricForBestModel !== undefined) {
-    const metric = args.metricForBestModel;
-    if (typeof metric !== "string" || metric === "") c.error("args.metricForBestModel", "E_TYPE", `args.metricForBestModel must be a metric name such as "loss".`);
-    else {
+    },
+    fp16: () => {
+      const bf16 = check("bf16");
+      if (bf16) c.error("args.bf16", "E_BF16", `args.bf16 is not supported: TensorFlow.js has no bfloat16 dtype, so bf16 cannot be trained or emulated faithfully here. Remove it, or use fp16: true (emulated binary16 with dynamic loss scaling).`);
+      if (v.fp16 && bf16) c.error("args.fp16", "E_CONFLICT", `args.fp16 and args.bf16 are both true; choose one (HF rule).`);
+    },
+    fp16Scaler: () => {
+      const s = v.fp16Scaler as Obj | undefined;
+      if (s === undefined) return;
+      const sp = "args.fp16Scaler";
+      if (!v.fp16) c.error(sp, "E_CONFLICT", `args.fp16Scaler is set but args.fp16 is not true; set fp16: true or remove fp16Scaler.`);
+      const scaler: Record<string, unknown> = {};
+      for (const field of FP16_SCALER_ARGUMENTS) scaler[field.name] = checkArgument(c, s, sp, field);
+      const init = scaler.initScale as number | undefined;
+      const min = scaler.minScale as number | undefined;
+      if (min !== undefined && init !== undefined && min > init) c.error(`${sp}.minScale`, "E_RANGE", `${sp}.minScale (${min}) is above initScale (${init}); the floor must not exceed the starting scale.`);
+    },
+    loadBestModelAtEnd: () => {
+      check("greaterIsBetter");
+      const loadBest = v.loadBestModelAtEnd;
+      const strategy = evalStrategy();
+      const save = used("saveStrategy") as string | undefined;
+      const saveSteps = used("saveSteps") as number | undefined;
+      const every = evalSteps();
+      if (loadBest && save !== "best") {
+        if (strategy && save && strategy !== save) {
+          c.error("args.loadBestModelAtEnd", "E_LOAD_BEST", `args.loadBestModelAtEnd needs evalStrategy and saveStrategy to match, but they are "${strategy}" and "${save}" (HF rule): set saveStrategy: "${strategy}" or use saveStrategy "best".`);
+        } else if (save === "steps" && saveSteps !== undefined && every !== undefined) {
+          if ((saveSteps < 1) !== (every < 1)) {
+            c.error("args.saveSteps", "E_LOAD_BEST", `args.saveSteps (${saveSteps}) and evalSteps (${every}) mix a ratio and a step count; with loadBestModelAtEnd both must be ratios or both counts.`);
+          } else if (Math.round(saveSteps * 1e6) % Math.round(every * 1e6) !== 0) {
+            c.error("args.saveSteps", "E_LOAD_BEST", `args.saveSteps (${saveSteps}) must be a multiple of evalSteps (${every}) with loadBestModelAtEnd, so every checkpoint has an eval to compare (HF rule); e.g. saveSteps: ${Math.max(1, Math.round(saveSteps / every)) * every}.`);
+          }
+        }
+      }
+      if (loadBest && save === "no") c.error("args.loadBestModelAtEnd", "E_LOAD_BEST", `args.loadBestModelAtEnd needs checkpoints, but saveStrategy is "no".`);
+      if ((save === "best" || loadBest) && strategy === "no") {
+        c.error(save === "best" ? "args.saveStrategy" : "args.loadBestModelAtEnd", "E_NEEDS_EVAL", `${save === "best" ? 'saveStrategy "best"' : "loadBestModelAtEnd"} compares eval metrics, but evalStrategy is "no"; set evalStrategy "steps" or "epoch".`);
+      }
+    },
+    metricForBestModel: () => {
+      const metric = v.metricForBestModel as string | undefined;
+      if (metric === undefined) return;
       const known = data.preset === "addition" ? ["eval_loss", "eval_exact_match"] : "module" in data ? null : ["eval_loss"];
       if (known && !known.includes(evalMetricName(metric))) {
         c.error("args.metricForBestModel", "E_VALUE", `args.metricForBestModel is "${metric}" but this run's evaluation reports ${known.join(", ")}; use one of those (the "eval_" prefix is optional).`);
       }
-    }
+    },
+  };
+
+  for (const arg of ARGUMENTS) {
+    check(arg.name);
+    rules[arg.name]?.();
   }
 }
 
@@ -358,7 +398,7 @@ function isJson(v: unknown): boolean {
 
 /** Characters the data's vocabulary holds, when known at generation time. */
 function knownCharacters(spec: LoadedSpec, data: Obj): Set<string> | null {
-  if (data.preset === "addition") return new Set("0123456789+=$_");
+  if (data.preset === "addition") return new Set(ADDITION_TOKENS);
   if (typeof data.text === "string") {
     try {
       return new Set(Array.from(readFileSync(resolve(dirname(spec.path), data.text), "utf8")));

@@ -40,8 +40,9 @@ import { UserError } from "./user-error.ts";
 export interface ResumeState {
   sampler: SamplerState;
   schedulerStep: number;
-  skippedSteps: number;
-  scaler: LossScalerState | null;
+  /** fp16 runs only: steps skipped for overflow, and the loss scaler. */
+  skippedSteps?: number;
+  scaler?: LossScalerState | null;
   /** The training loss summed since the last log line, so the next line averages the same steps. */
   lossMean?: { sum: number; count: number };
 }

@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { formatDiagnostic } from "../generator/diagnostics.ts";
 import { type GeneratedProgram, renderSpecs } from "../generator/generate.ts";
 
@@ -25,21 +25,60 @@ export function tempDir(prefix = "gen-trainer-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+/** A spec to write: its source, saved as <dir>/<name>.spec.ts. */
+export interface SpecText {
+  name: string;
+  text: string;
+}
+
+/** A generated program, written to disk; `path` is its absolute path. */
+export type WrittenProgram = GeneratedProgram & { path: string };
+
 /**
- * Writes `text` as <dir>/<name>.spec.ts (dir must lie inside the repository, so that
- * "gen-trainer" resolves), generates it into <dir>/generated and writes the program. Throws
- * with the diagnostics if the spec is invalid. Returns the program's absolute path and more.
+ * Writes each spec as <dir>/<name>.spec.ts (dir must lie inside the repository, so that
+ * "gen-trainer" resolves) and renders them all in one renderSpecs call into <dir>/generated.
+ * Writes no program and throws on nothing: the result is renderSpecs's, diagnostics included.
  */
-export async function generateProgram(dir: string, name: string, text: string): Promise<GeneratedProgram & { path: string }> {
+export async function renderSpecTexts(dir: string, specs: readonly SpecText[]): Promise<Awaited<ReturnType<typeof renderSpecs>>> {
   mkdirSync(dir, { recursive: true });
-  const spec = join(dir, `${name}.spec.ts`);
-  writeFileSync(spec, text);
-  const { programs, diagnostics } = await renderSpecs([spec], join(dir, "generated"));
-  if (diagnostics.length > 0) throw new Error(`${spec} is invalid:\n${diagnostics.map(formatDiagnostic).join("\n")}`);
-  const program = programs[0]!;
-  mkdirSync(dirname(program.outputPath), { recursive: true });
-  writeFileSync(program.outputPath, program.code);
-  return { ...program, path: join(ROOT, program.outputPath) };
+  const paths = specs.map(({ name, text }) => {
+    const path = join(dir, `${name}.spec.ts`);
+    writeFileSync(path, text);
+    return path;
+  });
+  return renderSpecs(paths, join(dir, "generated"));
+}
+
+/**
+ * Writes the specs (see renderSpecTexts), generates them all in one renderSpecs call (one shared
+ * ts-morph project) into <dir>/generated/<program name>/train.ts and writes the programs. Throws
+ * with the formatted diagnostics if any spec is invalid. Returns the programs keyed by program
+ * name (the spec's `name`, which need not be its file name), each with its absolute path.
+ */
+export async function generatePrograms(dir: string, specs: readonly SpecText[]): Promise<Record<string, WrittenProgram>> {
+  const { programs, diagnostics } = await renderSpecTexts(dir, specs);
+  if (diagnostics.length > 0) {
+    const what = specs.length === 1 ? `${join(dir, `${specs[0]!.name}.spec.ts`)} is invalid` : `specs in ${dir} are invalid`;
+    throw new Error(`${what}:\n${diagnostics.map(formatDiagnostic).join("\n")}`);
+  }
+  const byName: Record<string, WrittenProgram> = {};
+  for (const program of programs) {
+    const path = resolve(program.outputPath); // renderSpecs gives it relative to the working directory
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, program.code);
+    byName[program.plan.name] = { ...program, path };
+  }
+  return byName;
+}
+
+/**
+ * Writes `text` as <dir>/<name>.spec.ts, generates it into <dir>/generated and writes the
+ * program (see generatePrograms). Throws with the diagnostics if the spec is invalid.
+ */
+export async function generateProgram(dir: string, name: string, text: string): Promise<WrittenProgram> {
+  const programs = Object.values(await generatePrograms(dir, [{ name, text }]));
+  if (programs.length !== 1) throw new Error(`${join(dir, `${name}.spec.ts`)} generated ${programs.length} programs`);
+  return programs[0]!;
 }
 
 /** Runs a generated program with tsx; returns exit code and output. */

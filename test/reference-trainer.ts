@@ -1,15 +1,16 @@
 /**
  * test/reference-trainer.ts — the differential oracle: a general trainer that interprets a
- * TrainingPlan at run time, branching on every feature flag, with the same runtime library.
+ * TrainingPlan at run time, branching on every feature of it, with the same runtime library.
  *
  * A generated program is the same loop specialized to one spec. For a plan, this trainer and
  * the generated program must produce identical logged losses and bit-identical weights on the
- * cpu backend; any difference is a generator bug. It covers the training path (data, model,
- * AdamW, schedule, accumulation, clipping, fp16); evaluation, samples and checkpoints only read
- * state, so they are left out (the programs under test may still have them on).
+ * cpu backend; any difference is a generator bug. It reads the plan's values and cadences
+ * directly (no code in the plan is evaluated), and covers the training path (data, model, AdamW,
+ * schedule, accumulation, clipping, fp16, logging cadence); evaluation, samples and checkpoints
+ * only read state, so they are left out (the programs under test may still have them on).
  */
 import * as tf from "@tensorflow/tfjs";
-import type { TrainingPlan } from "../generator/plan.ts";
+import type { Cadence, TrainingPlan } from "../generator/plan.ts";
 import {
   AdamW,
   accumulate,
@@ -36,11 +37,6 @@ import {
   type StepGradients,
 } from "../runtime/index.ts";
 
-/** The plan's config constants, by name, as values. */
-export function planConstants(plan: TrainingPlan): Record<string, unknown> {
-  return Object.fromEntries(plan.config.flatMap((g) => g.constants).map((c) => [c.name, new Function(`return (${c.value});`)() as unknown]));
-}
-
 export interface ReferenceRun {
   /** Logged train losses by step, as the program logs them. */
   losses: Map<number, number>;
@@ -48,48 +44,51 @@ export interface ReferenceRun {
   skippedSteps: number;
 }
 
+/** A step interval of a cadence, once max steps are known (null: at epoch ends). */
+function every(cadence: Cadence, maxSteps: number): number | null {
+  if (cadence === "epoch") return null;
+  return cadence.ratioOfMaxSteps ? Math.ceil(maxSteps * cadence.every.value) : cadence.every.value;
+}
+
 export async function trainWithReference(plan: TrainingPlan, maxStepsOverride?: number): Promise<ReferenceRun> {
-  const c = planConstants(plan);
-  const n = (name: string) => c[name] as number;
-  if (!plan.data.addition) throw new Error("the reference trainer supports the addition preset");
+  const d = plan.data;
+  if (d.kind !== "addition") throw new Error("the reference trainer supports the addition preset");
+  const seed = plan.run.seed.value;
   const data: DatasetDefinition = additionData({
-    digits: n("DIGITS"),
-    trainExamples: n("TRAIN_EXAMPLES"),
-    evalExamples: n("EVAL_EXAMPLES"),
-    reverseAnswer: c.REVERSE_ANSWER as boolean,
-    fixedWidth: c.FIXED_WIDTH as boolean,
-    seed: n(c.DATA_SEED !== undefined ? "DATA_SEED" : "SEED"),
+    digits: d.digits.value,
+    trainExamples: d.trainExamples.value,
+    evalExamples: d.evalExamples.value,
+    reverseAnswer: d.reverseAnswer.value,
+    fixedWidth: d.fixedWidth.value,
+    seed: d.seed?.value ?? seed,
   });
-  const sampler = new EpochSampler(data.trainSize, n("BATCH_SIZE"), n("SEED"));
-  const k = plan.accumulation ? n("GRADIENT_ACCUMULATION_STEPS") : 1;
-  const maxSteps = maxStepsOverride ?? (c.MAX_STEPS !== undefined ? n("MAX_STEPS") : Math.ceil(n("NUM_TRAIN_EPOCHS") * sampler.stepsPerEpoch(k)));
-  const model: ModelDefinition =
-    c.D_MODEL !== undefined
-      ? charTransformer({ dModel: n("D_MODEL"), layers: n("LAYERS"), heads: n("HEADS"), contextLength: n("CONTEXT_LENGTH") }, modelContext(data))
-      : mlp({ hidden: c.HIDDEN as number[], window: n("WINDOW"), embedding: n("EMBEDDING") }, modelContext(data));
-  const params = model.createParameters(n("SEED"));
+  const sampler = new EpochSampler(data.trainSize, plan.batch.perDevice.value, seed);
+  const k = plan.batch.accumulation?.steps.value ?? 1;
+  const maxSteps = maxStepsOverride ?? ("maxSteps" in plan.length ? plan.length.maxSteps.value : Math.ceil(plan.length.epochs.value * sampler.stepsPerEpoch(k)));
+  const m = plan.model;
+  let model: ModelDefinition;
+  if (m.kind === "char-transformer") model = charTransformer({ dModel: m.dModel.value, layers: m.layers.value, heads: m.heads.value, contextLength: m.contextLength.value }, modelContext(data));
+  else if (m.kind === "mlp") model = mlp({ hidden: m.hidden.value, window: m.window.value, embedding: m.embedding.value }, modelContext(data));
+  else throw new Error("the reference trainer supports the built-in models");
+  const params = model.createParameters(seed);
   const paramList = Object.values(params);
-  const optimizer = new AdamW(params, { beta1: n("ADAM_BETA1"), beta2: n("ADAM_BETA2"), epsilon: n("ADAM_EPSILON"), weightDecay: n("WEIGHT_DECAY") });
-  const scaler = plan.fp16
-    ? new LossScaler({
-        initScale: n("LOSS_SCALE_INIT"),
-        growthFactor: n("LOSS_SCALE_GROWTH_FACTOR"),
-        backoffFactor: n("LOSS_SCALE_BACKOFF_FACTOR"),
-        growthInterval: n("LOSS_SCALE_GROWTH_INTERVAL"),
-        minScale: c.LOSS_SCALE_MIN !== undefined ? n("LOSS_SCALE_MIN") : null,
-      })
+  const o = plan.optimizer;
+  const optimizer = new AdamW(params, { beta1: o.beta1.value, beta2: o.beta2.value, epsilon: o.epsilon.value, weightDecay: o.weightDecay.value });
+  const f = plan.fp16;
+  const scaler = f
+    ? new LossScaler({ initScale: f.initScale.value, growthFactor: f.growthFactor.value, backoffFactor: f.backoffFactor.value, growthInterval: f.growthInterval.value, minScale: f.minScale?.value ?? null })
     : null;
-  const warmup = c.WARMUP_STEPS !== undefined ? n("WARMUP_STEPS") : c.WARMUP_RATIO !== undefined ? Math.ceil(maxSteps * n("WARMUP_RATIO")) : 0;
-  const schedule = plan.schedule.expression.includes("cosineWithWarmup")
-    ? (s: number) => cosineWithWarmup(s, warmup, maxSteps)
-    : plan.schedule.expression.includes("linearWithWarmup")
-      ? (s: number) => linearWithWarmup(s, warmup, maxSteps)
-      : plan.schedule.expression.includes("constantWithWarmup")
-        ? (s: number) => constantWithWarmup(s, warmup)
-        : () => 1;
-  const loggingEvery = c.LOGGING_STEPS !== undefined ? n("LOGGING_STEPS") : c.LOGGING_STEPS_RATIO !== undefined ? Math.ceil(maxSteps * n("LOGGING_STEPS_RATIO")) : null;
-  const logsFirst = plan.logging.condition?.includes("step === 1") ?? false;
-  const logsAtEpoch = plan.logging.atEpoch;
+  const w = plan.schedule.warmup;
+  const warmup = w === null ? 0 : "steps" in w ? w.steps.value : Math.ceil(maxSteps * w.ratio.value);
+  const schedule = {
+    linear: (s: number) => linearWithWarmup(s, warmup, maxSteps),
+    cosine: (s: number) => cosineWithWarmup(s, warmup, maxSteps),
+    constant_with_warmup: (s: number) => constantWithWarmup(s, warmup),
+    constant: () => 1,
+  }[plan.schedule.type.value];
+  const logging = plan.logging;
+  const loggingEvery = logging?.cadence ? every(logging.cadence, maxSteps) : null;
+  const logsAtEpoch = logging?.cadence === "epoch";
 
   const named = (byVariable: tf.NamedTensorMap): NamedTensors => Object.fromEntries(Object.entries(params).map(([name, p]) => [name, byVariable[p.name]!]));
   const backward = (batch: Batch, items: number): StepGradients => {
@@ -111,7 +110,7 @@ export async function trainWithReference(plan: TrainingPlan, maxStepsOverride?: 
   let schedulerStep = 0;
   let skippedSteps = 0;
   for (let step = 1; step <= maxSteps; step++) {
-    const lr = n("LEARNING_RATE") * schedule(schedulerStep);
+    const lr = o.learningRate.value * schedule(schedulerStep);
     let total: StepGradients;
     if (k > 1) {
       const micro = sampler.nextBatches(k).map((examples) => data.trainBatch(examples));
@@ -127,7 +126,7 @@ export async function trainWithReference(plan: TrainingPlan, maxStepsOverride?: 
       scaleGradients(total.grads, scaler.unscaleFactor());
       finite = await allFinite(Object.values(total.grads));
     }
-    if (plan.clipping) clipGradientsByGlobalNorm(total.grads, n("MAX_GRAD_NORM")).dispose();
+    if (plan.clipping) clipGradientsByGlobalNorm(total.grads, plan.clipping.maxGradNorm.value).dispose();
     if (finite) {
       optimizer.step(total.grads, lr);
       schedulerStep++;
@@ -137,7 +136,7 @@ export async function trainWithReference(plan: TrainingPlan, maxStepsOverride?: 
     scaler?.update(!finite);
     disposeAll(total.grads);
     lossMean.add(total.loss);
-    if (plan.logging.condition !== null && ((logsFirst && step === 1) || (loggingEvery !== null && step % loggingEvery === 0) || (logsAtEpoch && sampler.epochEnded) || step === maxSteps)) {
+    if (logging && ((logging.firstStep && step === 1) || (loggingEvery !== null && step % loggingEvery === 0) || (logsAtEpoch && sampler.epochEnded) || step === maxSteps)) {
       losses.set(step, await lossMean.take());
     }
   }

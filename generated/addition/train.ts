@@ -115,6 +115,11 @@ function learningRate(schedulerStep: number): number {
   return LEARNING_RATE * cosineWithWarmup(schedulerStep, WARMUP_STEPS, maxSteps);
 }
 
+// tf.variableGrads keys gradients by variable name; the optimizer wants them by parameter name.
+function namedGradients(byVariable: tf.NamedTensorMap): NamedTensors {
+  return Object.fromEntries(Object.entries(params).map(([name, p]) => [name, byVariable[p.name]!]));
+}
+
 // Forward and backward pass over one batch. The loss is the batch's summed per-item loss divided
 // by `items`, the loss items (target tokens) of the whole optimizer step, so the gradient is
 // that of the mean loss per item over the step, however its examples are split into batches.
@@ -127,10 +132,14 @@ function backward(batch: Batch, items: number): StepGradients {
   return { loss: value, grads: namedGradients(grads) };
 }
 
-// tf.variableGrads keys gradients by variable name; the optimizer wants them by parameter name.
-function namedGradients(byVariable: tf.NamedTensorMap): NamedTensors {
-  return Object.fromEntries(Object.entries(params).map(([name, p]) => [name, byVariable[p.name]!]));
-}
+const log = new TrainingLog({ outputDir, console: !flags.quiet, jsonl: true, maxSteps, append: false });
+log.message(
+  `${RUN_NAME}: ${parameterCount} parameters, ${data.trainSize} training examples, ${maxSteps} steps on ${backend}`,
+);
+const lossMean = new RunningMean(); // training loss since the last log line (HF logs its mean)
+const gradNorm = new LatestValue(); // global gradient norm of the latest step, before clipping
+const throughput = new Throughput();
+let schedulerStep = 0; // updates the learning-rate schedule has seen
 
 // eval_loss: mean loss per target token over the whole held-out split.
 // eval_exact_match: share of held-out sums whose greedy-decoded answer is exactly right.
@@ -145,15 +154,6 @@ async function evaluate(epoch: number): Promise<Record<string, number>> {
   metrics.epoch = epoch;
   return metrics;
 }
-
-const log = new TrainingLog({ outputDir, console: !flags.quiet, jsonl: true, maxSteps, append: false });
-log.message(
-  `${RUN_NAME}: ${parameterCount} parameters, ${data.trainSize} training examples, ${maxSteps} steps on ${backend}`,
-);
-const lossMean = new RunningMean(); // training loss since the last log line (HF logs its mean)
-const gradNorm = new LatestValue(); // global gradient norm of the latest step, before clipping
-const throughput = new Throughput();
-let schedulerStep = 0; // updates the learning-rate schedule has seen
 
 for (let step = 1; step <= maxSteps; step++) {
   // learning rate of this step

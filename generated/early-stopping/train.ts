@@ -15,7 +15,6 @@ import {
   charTransformer,
   disposeAll,
   EarlyStopping,
-  type EarlyStoppingState,
   EpochSampler,
   evaluateLoss,
   linearWithWarmup,
@@ -111,6 +110,7 @@ const optimizer = new AdamW(params, {
   epsilon: ADAM_EPSILON,
   weightDecay: WEIGHT_DECAY,
 });
+
 // earlyStopping: stop after EARLY_STOPPING_PATIENCE evaluations in a row that do not improve
 // METRIC_FOR_BEST_MODEL by more than EARLY_STOPPING_THRESHOLD (HF's EarlyStoppingCallback).
 const earlyStopping = new EarlyStopping(
@@ -125,6 +125,11 @@ function learningRate(schedulerStep: number): number {
   return LEARNING_RATE * linearWithWarmup(schedulerStep, 0, maxSteps);
 }
 
+// tf.variableGrads keys gradients by variable name; the optimizer wants them by parameter name.
+function namedGradients(byVariable: tf.NamedTensorMap): NamedTensors {
+  return Object.fromEntries(Object.entries(params).map(([name, p]) => [name, byVariable[p.name]!]));
+}
+
 // Forward and backward pass over one batch. The loss is the batch's summed per-item loss divided
 // by `items`, the loss items (target tokens) of the whole optimizer step, so the gradient is
 // that of the mean loss per item over the step, however its examples are split into batches.
@@ -137,10 +142,13 @@ function backward(batch: Batch, items: number): StepGradients {
   return { loss: value, grads: namedGradients(grads) };
 }
 
-// tf.variableGrads keys gradients by variable name; the optimizer wants them by parameter name.
-function namedGradients(byVariable: tf.NamedTensorMap): NamedTensors {
-  return Object.fromEntries(Object.entries(params).map(([name, p]) => [name, byVariable[p.name]!]));
-}
+const log = new TrainingLog({ outputDir, console: !flags.quiet, jsonl: true, maxSteps, append: false });
+log.message(
+  `${RUN_NAME}: ${parameterCount} parameters, ${data.trainSize} training examples, ${maxSteps} steps on ${backend}`,
+);
+const lossMean = new RunningMean(); // training loss since the last log line (HF logs its mean)
+const throughput = new Throughput();
+let schedulerStep = 0; // updates the learning-rate schedule has seen
 
 // eval_loss: mean loss per target token over the whole held-out split.
 // eval_exact_match: share of held-out sums whose greedy-decoded answer is exactly right.
@@ -156,13 +164,6 @@ async function evaluate(epoch: number): Promise<Record<string, number>> {
   return metrics;
 }
 
-const log = new TrainingLog({ outputDir, console: !flags.quiet, jsonl: true, maxSteps, append: false });
-log.message(
-  `${RUN_NAME}: ${parameterCount} parameters, ${data.trainSize} training examples, ${maxSteps} steps on ${backend}`,
-);
-const lossMean = new RunningMean(); // training loss since the last log line (HF logs its mean)
-const throughput = new Throughput();
-let schedulerStep = 0; // updates the learning-rate schedule has seen
 const control = newControl(); // callbacks may stop training or ask for a log/eval/save
 let lastStep = maxSteps; // the step training ends at (earlier if a callback stops it)
 

@@ -107,6 +107,8 @@ const optimizer = new AdamW(params, {
   epsilon: ADAM_EPSILON,
   weightDecay: WEIGHT_DECAY,
 });
+
+// fp16: the loss scale, torch GradScaler's rule (see the loop's update).
 const scaler = new LossScaler({
   initScale: LOSS_SCALE_INIT,
   growthFactor: LOSS_SCALE_GROWTH_FACTOR,
@@ -118,6 +120,11 @@ const scaler = new LossScaler({
 // Learning rate after `schedulerStep` optimizer updates: linear decay from LEARNING_RATE to 0 at maxSteps.
 function learningRate(schedulerStep: number): number {
   return LEARNING_RATE * linearWithWarmup(schedulerStep, 0, maxSteps);
+}
+
+// tf.variableGrads keys gradients by variable name; the optimizer wants them by parameter name.
+function namedGradients(byVariable: tf.NamedTensorMap): NamedTensors {
+  return Object.fromEntries(Object.entries(params).map(([name, p]) => [name, byVariable[p.name]!]));
 }
 
 // Forward and backward pass over one batch, in emulated fp16. TensorFlow.js has no float16, so
@@ -146,11 +153,6 @@ function backward(batch: Batch, items: number): StepGradients {
   const loss = tf.div(value, scale) as tf.Scalar;
   value.dispose();
   return { loss, grads: roundGradientsToFp16(namedGradients(grads)) };
-}
-
-// tf.variableGrads keys gradients by variable name; the optimizer wants them by parameter name.
-function namedGradients(byVariable: tf.NamedTensorMap): NamedTensors {
-  return Object.fromEntries(Object.entries(params).map(([name, p]) => [name, byVariable[p.name]!]));
 }
 
 const log = new TrainingLog({ outputDir, console: !flags.quiet, jsonl: true, maxSteps, append: false });

@@ -104,6 +104,11 @@ function learningRate(schedulerStep: number): number {
   return LEARNING_RATE * linearWithWarmup(schedulerStep, 0, maxSteps);
 }
 
+// tf.variableGrads keys gradients by variable name; the optimizer wants them by parameter name.
+function namedGradients(byVariable: tf.NamedTensorMap): NamedTensors {
+  return Object.fromEntries(Object.entries(params).map(([name, p]) => [name, byVariable[p.name]!]));
+}
+
 // Forward and backward pass over one batch. The loss is the batch's summed per-item loss divided
 // by `items`, the loss items (target tokens) of the whole optimizer step, so the gradient is
 // that of the mean loss per item over the step, however its examples are split into batches.
@@ -114,11 +119,6 @@ function backward(batch: Batch, items: number): StepGradients {
   );
   tf.dispose([batch.x, batch.y, batch.mask]);
   return { loss: value, grads: namedGradients(grads) };
-}
-
-// tf.variableGrads keys gradients by variable name; the optimizer wants them by parameter name.
-function namedGradients(byVariable: tf.NamedTensorMap): NamedTensors {
-  return Object.fromEntries(Object.entries(params).map(([name, p]) => [name, byVariable[p.name]!]));
 }
 
 const log = new TrainingLog({ outputDir, console: !flags.quiet, jsonl: true, maxSteps, append: false });

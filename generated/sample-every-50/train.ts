@@ -112,6 +112,11 @@ function learningRate(schedulerStep: number): number {
   return LEARNING_RATE * linearWithWarmup(schedulerStep, 0, maxSteps);
 }
 
+// tf.variableGrads keys gradients by variable name; the optimizer wants them by parameter name.
+function namedGradients(byVariable: tf.NamedTensorMap): NamedTensors {
+  return Object.fromEntries(Object.entries(params).map(([name, p]) => [name, byVariable[p.name]!]));
+}
+
 // Forward and backward pass over one batch. The loss is the batch's summed per-item loss divided
 // by `items`, the loss items (target tokens) of the whole optimizer step, so the gradient is
 // that of the mean loss per item over the step, however its examples are split into batches.
@@ -124,10 +129,13 @@ function backward(batch: Batch, items: number): StepGradients {
   return { loss: value, grads: namedGradients(grads) };
 }
 
-// tf.variableGrads keys gradients by variable name; the optimizer wants them by parameter name.
-function namedGradients(byVariable: tf.NamedTensorMap): NamedTensors {
-  return Object.fromEntries(Object.entries(params).map(([name, p]) => [name, byVariable[p.name]!]));
-}
+const log = new TrainingLog({ outputDir, console: !flags.quiet, jsonl: true, maxSteps, append: false });
+log.message(
+  `${RUN_NAME}: ${parameterCount} parameters, ${data.trainSize} training examples, ${maxSteps} steps on ${backend}`,
+);
+const lossMean = new RunningMean(); // training loss since the last log line (HF logs its mean)
+const throughput = new Throughput();
+let schedulerStep = 0; // updates the learning-rate schedule has seen
 
 // generationSample: every SAMPLE_EVERY_STEPS steps, the model continues each of SAMPLE_PROMPTS as
 // it trains. Generation only reads the parameters and samples with its own seed (SAMPLE_SEED +
@@ -148,14 +156,6 @@ async function sampleGenerations(step: number): Promise<void> {
     ),
   );
 }
-
-const log = new TrainingLog({ outputDir, console: !flags.quiet, jsonl: true, maxSteps, append: false });
-log.message(
-  `${RUN_NAME}: ${parameterCount} parameters, ${data.trainSize} training examples, ${maxSteps} steps on ${backend}`,
-);
-const lossMean = new RunningMean(); // training loss since the last log line (HF logs its mean)
-const throughput = new Throughput();
-let schedulerStep = 0; // updates the learning-rate schedule has seen
 
 for (let step = 1; step <= maxSteps; step++) {
   // learning rate of this step

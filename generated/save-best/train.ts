@@ -112,12 +112,18 @@ const optimizer = new AdamW(params, {
   epsilon: ADAM_EPSILON,
   weightDecay: WEIGHT_DECAY,
 });
+
 // The best evaluation so far by METRIC_FOR_BEST_MODEL (strict improvement, as HF), and its checkpoint.
 const best = new BestMetric(METRIC_FOR_BEST_MODEL, GREATER_IS_BETTER);
 
 // Learning rate after `schedulerStep` optimizer updates: linear decay from LEARNING_RATE to 0 at maxSteps.
 function learningRate(schedulerStep: number): number {
   return LEARNING_RATE * linearWithWarmup(schedulerStep, 0, maxSteps);
+}
+
+// tf.variableGrads keys gradients by variable name; the optimizer wants them by parameter name.
+function namedGradients(byVariable: tf.NamedTensorMap): NamedTensors {
+  return Object.fromEntries(Object.entries(params).map(([name, p]) => [name, byVariable[p.name]!]));
 }
 
 // Forward and backward pass over one batch. The loss is the batch's summed per-item loss divided
@@ -132,10 +138,26 @@ function backward(batch: Batch, items: number): StepGradients {
   return { loss: value, grads: namedGradients(grads) };
 }
 
-// tf.variableGrads keys gradients by variable name; the optimizer wants them by parameter name.
-function namedGradients(byVariable: tf.NamedTensorMap): NamedTensors {
-  return Object.fromEntries(Object.entries(params).map(([name, p]) => [name, byVariable[p.name]!]));
-}
+// --resume: weights, AdamW state, data order and schedule position from a checkpoint
+// (checked whole before anything is restored or written).
+const resumed =
+  flags.resume === null
+    ? null
+    : await loadCheckpoint(findResumeCheckpoint(flags.resume, outputDir), { params, optimizer, sampler });
+
+const log = new TrainingLog({
+  outputDir,
+  console: !flags.quiet,
+  jsonl: true,
+  maxSteps,
+  append: resumed !== null,
+});
+log.message(
+  `${RUN_NAME}: ${parameterCount} parameters, ${data.trainSize} training examples, ${maxSteps} steps on ${backend}`,
+);
+const lossMean = new RunningMean(); // training loss since the last log line (HF logs its mean)
+const throughput = new Throughput();
+let schedulerStep = 0; // updates the learning-rate schedule has seen
 
 // eval_loss: mean loss per target token over the whole held-out split.
 // eval_exact_match: share of held-out sums whose greedy-decoded answer is exactly right.
@@ -172,33 +194,12 @@ async function save(step: number): Promise<void> {
     resume: {
       sampler: sampler.state(),
       schedulerStep,
-      skippedSteps: 0,
-      scaler: null,
       lossMean: await lossMean.state(),
     },
   });
   log.event("save", step, { checkpoint: dir }, `[step ${step}] saved ${dir}`);
 }
 
-// --resume: weights, AdamW state, data order and schedule position from a checkpoint
-// (checked whole before anything is restored or written).
-const resumed =
-  flags.resume === null
-    ? null
-    : await loadCheckpoint(findResumeCheckpoint(flags.resume, outputDir), { params, optimizer, sampler });
-const log = new TrainingLog({
-  outputDir,
-  console: !flags.quiet,
-  jsonl: true,
-  maxSteps,
-  append: resumed !== null,
-});
-log.message(
-  `${RUN_NAME}: ${parameterCount} parameters, ${data.trainSize} training examples, ${maxSteps} steps on ${backend}`,
-);
-const lossMean = new RunningMean(); // training loss since the last log line (HF logs its mean)
-const throughput = new Throughput();
-let schedulerStep = 0; // updates the learning-rate schedule has seen
 let startStep = 1;
 if (resumed) {
   startStep = resumed.globalStep + 1;
@@ -261,6 +262,7 @@ if (best.checkpoint) {
   await loadModelWeights(best.checkpoint, params);
   log.message(`loaded the best model (${METRIC_FOR_BEST_MODEL} ${best.value}) from ${best.checkpoint}`);
 }
+
 await writeModel(outputDir, params);
 await writeTrainerState(outputDir, {
   global_step: maxSteps,

@@ -114,6 +114,11 @@ function learningRate(schedulerStep: number): number {
   return LEARNING_RATE * linearWithWarmup(schedulerStep, 0, maxSteps);
 }
 
+// tf.variableGrads keys gradients by variable name; the optimizer wants them by parameter name.
+function namedGradients(byVariable: tf.NamedTensorMap): NamedTensors {
+  return Object.fromEntries(Object.entries(params).map(([name, p]) => [name, byVariable[p.name]!]));
+}
+
 // Forward and backward pass over one batch. The loss is the batch's summed per-item loss divided
 // by `items`, the loss items (target tokens) of the whole optimizer step, so the gradient is
 // that of the mean loss per item over the step, however its examples are split into batches.
@@ -126,10 +131,26 @@ function backward(batch: Batch, items: number): StepGradients {
   return { loss: value, grads: namedGradients(grads) };
 }
 
-// tf.variableGrads keys gradients by variable name; the optimizer wants them by parameter name.
-function namedGradients(byVariable: tf.NamedTensorMap): NamedTensors {
-  return Object.fromEntries(Object.entries(params).map(([name, p]) => [name, byVariable[p.name]!]));
-}
+// --resume: weights, AdamW state, data order and schedule position from a checkpoint
+// (checked whole before anything is restored or written).
+const resumed =
+  flags.resume === null
+    ? null
+    : await loadCheckpoint(findResumeCheckpoint(flags.resume, outputDir), { params, optimizer, sampler });
+
+const log = new TrainingLog({
+  outputDir,
+  console: !flags.quiet,
+  jsonl: true,
+  maxSteps,
+  append: resumed !== null,
+});
+log.message(
+  `${RUN_NAME}: ${parameterCount} parameters, ${data.trainSize} training examples, ${maxSteps} steps on ${backend}`,
+);
+const lossMean = new RunningMean(); // training loss since the last log line (HF logs its mean)
+const throughput = new Throughput();
+let schedulerStep = 0; // updates the learning-rate schedule has seen
 
 // Saves checkpoint-<step> atomically (written to a temporary folder, then renamed): weights,
 // AdamW state, trainer_state.json, and the resume state (data order, schedule position).
@@ -151,8 +172,6 @@ async function save(step: number): Promise<void> {
     resume: {
       sampler: sampler.state(),
       schedulerStep,
-      skippedSteps: 0,
-      scaler: null,
       lossMean: await lossMean.state(),
     },
   });
@@ -160,25 +179,6 @@ async function save(step: number): Promise<void> {
   rotateCheckpoints(outputDir, SAVE_TOTAL_LIMIT, []);
 }
 
-// --resume: weights, AdamW state, data order and schedule position from a checkpoint
-// (checked whole before anything is restored or written).
-const resumed =
-  flags.resume === null
-    ? null
-    : await loadCheckpoint(findResumeCheckpoint(flags.resume, outputDir), { params, optimizer, sampler });
-const log = new TrainingLog({
-  outputDir,
-  console: !flags.quiet,
-  jsonl: true,
-  maxSteps,
-  append: resumed !== null,
-});
-log.message(
-  `${RUN_NAME}: ${parameterCount} parameters, ${data.trainSize} training examples, ${maxSteps} steps on ${backend}`,
-);
-const lossMean = new RunningMean(); // training loss since the last log line (HF logs its mean)
-const throughput = new Throughput();
-let schedulerStep = 0; // updates the learning-rate schedule has seen
 let startStep = 1;
 if (resumed) {
   startStep = resumed.globalStep + 1;

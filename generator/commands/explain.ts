@@ -8,21 +8,19 @@
  * of each checkpoint. `--json` prints the same as one JSON object.
  *
  * It runs the generator's pipeline up to the plan (an invalid spec gets generation's diagnostics
- * and exit 1) and writes nothing. Presence of each feature is read from the TrainingPlan; numbers
- * are resolved from the spec with the defaults of generator/defaults.ts, and the training-set size
- * is computed as the runtime does (runtime/data/addition.ts, text.ts, sampler.ts): known at
- * generation time for the addition and text presets, only at run time for a data module.
+ * and exit 1) and writes nothing. Everything it says is read from the TrainingPlan — its values
+ * (defaults already applied, with where each came from), cadences and features — and the presets'
+ * own descriptions (runtime/presets/): the training-set size is known at generation time for the
+ * addition and text presets, only at run time for a data module.
  */
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { charTransformerShapes, mlpShapes, textSplits, type ParameterShape } from "../../runtime/presets/index.ts";
 import { constantWithWarmup, cosineWithWarmup, linearWithWarmup } from "../../runtime/schedule.ts";
-import { inspectCallbackClass } from "../callback-classes.ts";
-import { ADDITION_DEFAULTS, ARG_DEFAULTS, FP16_SCALER_DEFAULTS, MLP_DEFAULTS, TEXT_DEFAULTS } from "../defaults.ts";
 import { UsageError } from "../diagnostics.ts";
 import type { LoadedSpec } from "../load-spec.ts";
-import type { TrainingPlan } from "../plan.ts";
-import type { AdditionPreset, CharTransformerPreset, MlpPreset, ModuleRef, TextData, TrainerSpec, TrainingArgs, UserCallbackRef } from "../spec-types.ts";
-import { ADDITION_VOCABULARY, modelShapes, optimizerShapes, parameterCount, safetensorsBytes } from "./model-size.ts";
+import type { Cadence, Setting, TrainingPlan } from "../plan.ts";
+import { optimizerShapes, parameterCount, safetensorsBytes } from "./model-size.ts";
 import { bytes, count, parseFlags, planSpec, reportDiagnostics, short } from "./shared.ts";
 
 const USAGE = "gen-trainer explain <spec.ts> [--json] [--out-dir DIR]";
@@ -66,19 +64,6 @@ export interface Explanation {
   warnings: string[];
 }
 
-type Args = Required<Pick<TrainingArgs, keyof typeof ARG_DEFAULTS>> & TrainingArgs;
-
-function resolvedArgs(spec: TrainerSpec): Args {
-  const out: Record<string, unknown> = { ...ARG_DEFAULTS };
-  for (const [k, v] of Object.entries(spec.args)) if (v !== undefined) out[k] = v;
-  return out as unknown as Args;
-}
-
-/** Code points, as Array.from (the runtime's characters). */
-function characters(text: string): string[] {
-  return Array.from(text);
-}
-
 interface DataFacts {
   kind: Explanation["data"]["kind"];
   description: string;
@@ -89,59 +74,70 @@ interface DataFacts {
   warnings: string[];
 }
 
-function dataFacts(spec: TrainerSpec, loaded: LoadedSpec): DataFacts {
-  const data = spec.data;
-  if ("module" in data) {
-    return { kind: "module", description: `user module ${(data as ModuleRef).module}: sizes, sequence length and vocabulary are known only when the program runs`, train: null, held: null, sequenceLength: null, vocab: null, warnings: [] };
+function dataFacts(plan: TrainingPlan, loaded: LoadedSpec): DataFacts {
+  const data = plan.data;
+  if (data.kind === "module") {
+    return { kind: "module", description: `user module ${data.source}: sizes, sequence length and vocabulary are known only when the program runs`, train: null, held: null, sequenceLength: null, vocab: null, warnings: [] };
   }
-  if ("text" in data) {
-    const t = data as TextData;
-    const contextLength = "contextLength" in spec.model ? (spec.model as CharTransformerPreset).contextLength : undefined;
-    const T = t.sequenceLength ?? contextLength ?? TEXT_DEFAULTS.sequenceLength;
-    const fraction = t.evalFraction ?? TEXT_DEFAULTS.evalFraction;
-    // As runtime/data/text.ts: the tail is held out, each split cut into windows of T+1 with stride T.
-    const chars = characters(readFileSync(resolve(dirname(loaded.path), t.text), "utf8"));
-    const evalLength = Math.floor(chars.length * fraction);
-    const windows = (n: number) => Math.max(0, Math.floor((n - 1) / T));
-    const train = windows(chars.length - evalLength);
-    const held = windows(evalLength);
-    const vocab = new Set(chars).size;
+  if (data.kind === "text") {
+    const T = data.sequenceLength.value;
+    const fraction = data.evalFraction.value;
+    // Code points, as the runtime reads them (Array.from).
+    const characters = Array.from(readFileSync(resolve(dirname(loaded.path), data.source), "utf8")).length;
+    const { trainWindows: train, evalWindows: held, evalCharacters } = textSplits(characters, fraction, T);
     const warnings: string[] = [];
-    if (train < 1) warnings.push(`data.text ${t.text} has ${count(chars.length - evalLength)} training characters, not more than sequenceLength (${T}): the program will stop at start. Use a longer text or a shorter data.sequenceLength.`);
-    if (fraction > 0 && held < 1) warnings.push(`the held-out ${count(evalLength)} characters of ${t.text} are fewer than sequenceLength + 1 (${T + 1}): the program will stop at start. Raise data.evalFraction or use a longer text.`);
+    if (train < 1) warnings.push(`data.text ${data.source} has ${count(characters - evalCharacters)} training characters, not more than sequenceLength (${T}): the program will stop at start. Use a longer text or a shorter data.sequenceLength.`);
+    if (fraction > 0 && held < 1) warnings.push(`the held-out ${count(evalCharacters)} characters of ${data.source} are fewer than sequenceLength + 1 (${T + 1}): the program will stop at start. Raise data.evalFraction or use a longer text.`);
     return {
       kind: "text",
-      description: `characters of ${t.text} (${count(chars.length)} characters, vocabulary ${vocab}): ${count(train)} training windows of ${T}, ${count(held)} held out (the last ${short(fraction * 100)}%)`,
+      description: `characters of ${data.source} (${count(characters)} characters, vocabulary ${data.vocabularySize}): ${count(train)} training windows of ${T}, ${count(held)} held out (the last ${short(fraction * 100)}%)`,
       train,
       held,
       sequenceLength: T,
-      vocab,
+      vocab: data.vocabularySize,
       warnings,
     };
   }
-  const d = data as AdditionPreset;
-  const train = d.trainExamples ?? ADDITION_DEFAULTS.trainExamples;
-  const held = d.evalExamples ?? ADDITION_DEFAULTS.evalExamples;
+  const train = data.trainExamples.value;
+  const held = data.evalExamples.value;
   return {
     kind: "addition",
-    description: `addition: ${d.digits}-digit sums, ${count(train)} training problems, ${count(held)} held out (never seen in training); sequences of ${3 * d.digits + 3} tokens`,
+    description: `addition: ${data.digits.value}-digit sums, ${count(train)} training problems, ${count(held)} held out (never seen in training); sequences of ${data.sequenceLength} tokens`,
     train,
     held,
-    sequenceLength: 3 * d.digits + 3,
-    vocab: ADDITION_VOCABULARY,
+    sequenceLength: data.sequenceLength,
+    vocab: data.vocabularySize,
     warnings: [],
   };
 }
 
-function modelDescription(spec: TrainerSpec): { kind: string; description: string } {
-  const m = spec.model;
-  if ("module" in m) return { kind: "module", description: `user module ${(m as ModuleRef).module}` };
-  if ((m as CharTransformerPreset).preset === "char-transformer") {
-    const c = m as CharTransformerPreset;
-    return { kind: "char-transformer", description: `char-transformer: dModel ${c.dModel}, ${c.layers} layer${c.layers === 1 ? "" : "s"}, ${c.heads} heads, contextLength ${c.contextLength}` };
+function modelDescription(plan: TrainingPlan): { kind: string; description: string } {
+  const m = plan.model;
+  if (m.kind === "module") return { kind: "module", description: `user module ${m.source}` };
+  if (m.kind === "char-transformer") {
+    return { kind: "char-transformer", description: `char-transformer: dModel ${m.dModel.value}, ${m.layers.value} layer${m.layers.value === 1 ? "" : "s"}, ${m.heads.value} heads, contextLength ${m.contextLength.value}` };
   }
-  const p = m as MlpPreset;
-  return { kind: "mlp", description: `mlp: hidden [${p.hidden.join(", ")}], window ${p.window ?? MLP_DEFAULTS.window}, embedding ${p.embedding ?? MLP_DEFAULTS.embedding}` };
+  return { kind: "mlp", description: `mlp: hidden [${m.hidden.value.join(", ")}], window ${m.window.value}, embedding ${m.embedding.value}` };
+}
+
+/** The parameter shapes of a built-in model (the preset's own description); null for a module. */
+function modelShapes(plan: TrainingPlan, vocab: number): ParameterShape[] | null {
+  const m = plan.model;
+  if (m.kind === "char-transformer") return charTransformerShapes({ dModel: m.dModel.value, layers: m.layers.value, heads: m.heads.value, contextLength: m.contextLength.value }, vocab);
+  if (m.kind === "mlp") return mlpShapes({ hidden: m.hidden.value, window: m.window.value, embedding: m.embedding.value }, vocab);
+  return null;
+}
+
+/** " (HF default)" after a value the spec left out. */
+function defaultNote(s: Setting<unknown>): string {
+  return s.from === "spec" ? "" : ` (${s.from === "hf" ? "HF" : s.from === "torch" ? "torch" : "our"} default)`;
+}
+
+/** A cadence's step interval once max steps are known (null: unknown yet, or at epoch ends). */
+function interval(cadence: Cadence | null | undefined, maxSteps: number | null): number | null {
+  if (!cadence || cadence === "epoch") return null;
+  if (!cadence.ratioOfMaxSteps) return cadence.every.value;
+  return maxSteps !== null ? Math.ceil(maxSteps * cadence.every.value) : null;
 }
 
 /** Greatest common divisor / least common multiple, for counting steps with events. */
@@ -173,33 +169,32 @@ const TIMELINE_HEAD = 8;
 const TIMELINE_TAIL = 3;
 
 export function explainSpec(loaded: LoadedSpec, plan: TrainingPlan, programPath: string): Explanation {
-  const spec = loaded.value as TrainerSpec;
-  const a = resolvedArgs(spec);
   const warnings: string[] = [];
-  const data = dataFacts(spec, loaded);
+  const data = dataFacts(plan, loaded);
   warnings.push(...data.warnings);
-  const model = modelDescription(spec);
-  const shapes = data.vocab !== null ? modelShapes(spec.model, data.vocab) : null;
+  const model = modelDescription(plan);
+  const shapes = data.vocab !== null ? modelShapes(plan, data.vocab) : null;
   const parameters = shapes ? parameterCount(shapes) : null;
 
   // --- batch and length (runtime/sampler.ts: a step takes up to k batches and never spans two epochs)
-  const b = a.perDeviceTrainBatchSize;
-  const k = a.gradientAccumulationSteps;
+  const b = plan.batch.perDevice.value;
+  const k = plan.batch.accumulation?.steps.value ?? 1;
   const effective = b * k;
   const stepsPerEpoch = data.train !== null && data.train > 0 ? Math.ceil(Math.ceil(data.train / b) / k) : null;
   let maxSteps: number | null;
   let epochs: number | null;
   let lengthDescription: string;
-  const fromMaxSteps = a.maxSteps > 0;
-  if (fromMaxSteps) {
-    maxSteps = a.maxSteps;
+  const fromMaxSteps = "maxSteps" in plan.length;
+  if ("maxSteps" in plan.length) {
+    maxSteps = plan.length.maxSteps.value;
     epochs = stepsPerEpoch ? maxSteps / stepsPerEpoch : null;
     lengthDescription = `${count(maxSteps)} optimizer steps (args.maxSteps)${stepsPerEpoch ? `: ${epochs! < 10 ? short(epochs!) : count(Math.round(epochs! * 10) / 10)} epoch${epochs === 1 ? "" : "s"} of ${count(stepsPerEpoch)} step${stepsPerEpoch === 1 ? "" : "s"}` : "; the epoch length is known only when the program runs"}`;
   } else {
-    epochs = a.numTrainEpochs;
+    const setting = plan.length.epochs;
+    epochs = setting.value;
     maxSteps = stepsPerEpoch ? Math.ceil(epochs * stepsPerEpoch) : null;
     lengthDescription = stepsPerEpoch
-      ? `${short(epochs)} epoch${epochs === 1 ? "" : "s"} (args.numTrainEpochs${spec.args.numTrainEpochs === undefined ? ", HF default" : ""}) of ${count(stepsPerEpoch)} step${stepsPerEpoch === 1 ? "" : "s"}: ${count(maxSteps!)} optimizer steps`
+      ? `${short(epochs)} epoch${epochs === 1 ? "" : "s"} (args.numTrainEpochs${setting.from === "spec" ? "" : ", HF default"}) of ${count(stepsPerEpoch)} step${stepsPerEpoch === 1 ? "" : "s"}: ${count(maxSteps!)} optimizer steps`
       : `${short(epochs)} epoch${epochs === 1 ? "" : "s"} (args.numTrainEpochs); the steps per epoch, and so the number of steps, are known only when the program runs (it logs them)`;
   }
   lengthDescription += "; --max-steps N overrides it at run time";
@@ -207,19 +202,11 @@ export function explainSpec(loaded: LoadedSpec, plan: TrainingPlan, programPath:
   const tokensPerStep = data.sequenceLength !== null ? effective * data.sequenceLength : null;
 
   // --- schedule (runtime/schedule.ts; step s runs at the multiplier of scheduler step s-1)
-  const type = a.lrSchedulerType;
-  const peak = a.learningRate;
-  let warmup: number | null = 0;
-  let warmupRatio: number | null = null;
-  if (type !== "constant") {
-    const ws = spec.args.warmupSteps ?? 0;
-    if (ws >= 1) warmup = ws;
-    else if (ws > 0 || (spec.args.warmupRatio ?? 0) > 0) {
-      // As the plan: warmupSteps in (0, 1) is itself a ratio; either becomes ceil(maxSteps * ratio).
-      warmupRatio = ws > 0 ? ws : spec.args.warmupRatio!;
-      warmup = maxSteps !== null ? Math.ceil(maxSteps * warmupRatio) : null;
-    }
-  }
+  const type = plan.schedule.type.value;
+  const peak = plan.optimizer.learningRate.value;
+  const w = plan.schedule.warmup;
+  const warmupRatio = w && "ratio" in w ? w.ratio.value : null;
+  const warmup: number | null = w === null ? 0 : "steps" in w ? w.steps.value : maxSteps !== null ? Math.ceil(maxSteps * w.ratio.value) : null;
   const warmupNote = warmupRatio !== null ? ` (ratio ${warmupRatio} of the steps)` : "";
   const multiplier = (schedulerStep: number, total: number, w: number): number =>
     type === "linear" ? linearWithWarmup(schedulerStep, w, total) : type === "cosine" ? cosineWithWarmup(schedulerStep, w, total) : type === "constant_with_warmup" ? constantWithWarmup(schedulerStep, w) : 1;
@@ -228,7 +215,7 @@ export function explainSpec(loaded: LoadedSpec, plan: TrainingPlan, programPath:
   const finalLr = known ? peak * multiplier(maxSteps! - 1, maxSteps!, warmup!) : type === "constant" || type === "constant_with_warmup" ? peak : null;
   const peakStep = warmup !== null ? warmup + 1 : null;
   const decay = { linear: "linear decay to 0 at the end", cosine: "cosine decay to 0 at the end", constant_with_warmup: "constant", constant: "constant" }[type];
-  const scheduleParts: string[] = [`${type}${spec.args.lrSchedulerType === undefined ? " (HF default)" : ""}, peak ${short(peak)}`];
+  const scheduleParts: string[] = [`${type}${plan.schedule.type.from === "spec" ? "" : " (HF default)"}, peak ${short(peak)}`];
   if (warmup === null) scheduleParts.push(`linear warmup from 0 over a ratio ${warmupRatio} of the steps, then ${decay}`);
   else if (warmup > 0) scheduleParts.push(`linear warmup from 0 over steps 1-${count(warmup)}${warmupNote}, peak at step ${count(warmup + 1)}, then ${decay}`);
   else scheduleParts.push(type === "constant" || type === "constant_with_warmup" ? "constant from step 1" : `from step 1, ${decay}`);
@@ -239,111 +226,117 @@ export function explainSpec(loaded: LoadedSpec, plan: TrainingPlan, programPath:
   // --- features
   const on: Feature[] = [];
   const off: string[] = [];
-  const defaultNote = (key: keyof TrainingArgs) => (spec.args[key] === undefined ? " (HF default)" : "");
-  if (plan.accumulation) {
+  const accumulation = plan.batch.accumulation;
+  if (accumulation) {
     on.push({
-      feature: `gradient accumulation ×${k} (${plan.accumulation.unrolled ? "unrolled" : "loop"})`,
-      code: `${k} micro-batches of ${b} per optimizer step${plan.accumulation.unrolled ? ", written out as straight-line code" : ", in a loop"}; each micro-batch's loss is divided by the loss items of the whole step (accumulate)`,
+      feature: `gradient accumulation ×${k} (${accumulation.unrolled ? "unrolled" : "loop"})`,
+      code: `${k} micro-batches of ${b} per optimizer step${accumulation.unrolled ? ", written out as straight-line code" : ", in a loop"}; each micro-batch's loss is divided by the loss items of the whole step (accumulate)`,
     });
   } else off.push("gradient accumulation");
-  if (plan.clipping) on.push({ feature: `clipping at ${a.maxGradNorm}${defaultNote("maxGradNorm")}`, code: `clipGradientsByGlobalNorm by global L2 norm${plan.fp16 ? " after unscaling" : ""}, before the update; grad_norm is logged` });
+  if (plan.clipping) on.push({ feature: `clipping at ${plan.clipping.maxGradNorm.value}${defaultNote(plan.clipping.maxGradNorm)}`, code: `clipGradientsByGlobalNorm by global L2 norm${plan.fp16 ? " after unscaling" : ""}, before the update; grad_norm is logged` });
   else off.push("gradient clipping");
   if (plan.fp16) {
-    const s = { ...FP16_SCALER_DEFAULTS, ...(spec.args.fp16Scaler ?? {}) };
+    const s = plan.fp16;
     on.push({
-      feature: `fp16 loss scaling (emulated binary16; scale ${count(s.initScale)}, ×${s.growthFactor} after ${count(s.growthInterval)} good steps, ×${s.backoffFactor} on overflow${spec.args.fp16Scaler?.minScale !== undefined ? `, floor ${spec.args.fp16Scaler.minScale}` : ""})`,
+      feature: `fp16 loss scaling (emulated binary16; scale ${count(s.initScale.value)}, ×${s.growthFactor.value} after ${count(s.growthInterval.value)} good steps, ×${s.backoffFactor.value} on overflow${s.minScale ? `, floor ${s.minScale.value}` : ""})`,
       code: "LossScaler, rounding of every gradient and the residual stream to binary16, one unscale and inf/NaN check per step; an overflowing step skips the update and the schedule; loss_scale and skipped_steps are logged",
     });
   } else off.push("fp16");
-  if (plan.optimizer.weightDecay) on.push({ feature: `AdamW weight decay ${a.weightDecay}`, code: "decoupled weight decay in each AdamW update" });
+  const weightDecay = plan.optimizer.weightDecay.value;
+  if (weightDecay > 0) on.push({ feature: `AdamW weight decay ${weightDecay}`, code: "decoupled weight decay in each AdamW update" });
   else off.push("weight decay");
 
-  const loggingEvery = a.loggingStrategy === "steps" ? (a.loggingSteps < 1 ? (maxSteps !== null ? Math.ceil(maxSteps * a.loggingSteps) : null) : a.loggingSteps) : null;
+  const logging = plan.logging;
+  const loggingEvery = interval(logging?.cadence, maxSteps);
   const sinks = [plan.reportTo.console ? "the console" : null, plan.reportTo.jsonl ? "metrics.jsonl" : null].filter(Boolean).join(" and ") || "nowhere but trainer_state.json (reportTo [])";
-  if (plan.logging.condition) {
-    const when = a.loggingStrategy === "epoch" ? "at each epoch end" : loggingEvery !== null ? `every ${count(loggingEvery)} steps` : `every ${a.loggingSteps} of the steps`;
-    on.push({ feature: `log ${when}${a.loggingFirstStep ? ", at step 1" : ""} and at the last step, to ${sinks}`, code: "a running mean of the loss and TrainingLog.train (loss, learning_rate, tokens_per_sec)" });
+  if (logging) {
+    const c = logging.cadence;
+    const when = c === "epoch" ? "at each epoch end" : loggingEvery !== null ? `every ${count(loggingEvery)} steps` : c ? `every ${c.every.value} of the steps` : "";
+    on.push({ feature: `log ${when}${logging.firstStep ? `${when ? "," : ""} at step 1` : ""} and at the last step, to ${sinks}`, code: "a running mean of the loss and TrainingLog.train (loss, learning_rate, tokens_per_sec)" });
   } else off.push("train logging");
 
-  const evalEvery = plan.evaluation && a.evalStrategy === "steps" ? (() => {
-    const e = spec.args.evalSteps ?? a.loggingSteps;
-    return e < 1 ? (maxSteps !== null ? Math.ceil(maxSteps * e) : null) : e;
-  })() : null;
-  if (plan.evaluation) {
-    const when = a.evalStrategy === "epoch" ? "at each epoch end" : evalEvery !== null ? `every ${count(evalEvery)} steps` : "at a ratio of the steps";
+  const evaluation = plan.evaluation;
+  const evalEvery = interval(evaluation?.cadence, maxSteps);
+  if (evaluation) {
+    const when = evaluation.cadence === "epoch" ? "at each epoch end" : evalEvery !== null ? `every ${count(evalEvery)} steps` : "at a ratio of the steps";
     on.push({
       feature: `evaluation ${when} and at the last step${data.held !== null ? ` on ${count(data.held)} held-out examples` : ""}`,
-      code: `evaluateLoss (eval_loss) in batches of ${a.perDeviceEvalBatchSize}${plan.evaluation.exactMatch ? ", plus greedy decoding of every held-out problem for eval_exact_match" : ""}`,
+      code: `evaluateLoss (eval_loss) in batches of ${evaluation.batchSize.value}${evaluation.metrics.includes("eval_exact_match") ? ", plus greedy decoding of every held-out problem for eval_exact_match" : ""}`,
     });
   } else off.push("evaluation");
 
-  const saveEvery = plan.checkpointing && a.saveStrategy === "steps" ? (a.saveSteps < 1 ? (maxSteps !== null ? Math.ceil(maxSteps * a.saveSteps) : null) : a.saveSteps) : null;
-  const limit = spec.args.saveTotalLimit ?? null;
-  if (plan.checkpointing) {
-    const c = plan.checkpointing;
-    const when = a.saveStrategy === "steps" ? `every ${saveEvery !== null ? count(saveEvery) : `${a.saveSteps} of the`} steps and at the last step` : a.saveStrategy === "epoch" ? "at each epoch end and at the last step" : `at each new best ${plan.best?.metric ?? "eval_loss"}`;
-    const keep = limit !== null ? `, keep ${limit}${plan.best ? " + best" : ""} + latest` : ", all kept";
+  const ckpt = plan.checkpointing;
+  const saveEvery = ckpt && ckpt.cadence !== "best" ? interval(ckpt.cadence, maxSteps) : null;
+  const limit = ckpt?.totalLimit?.value ?? null;
+  const best = ckpt?.tracksBest ?? false;
+  const bestMetric = plan.metric?.name.value ?? "eval_loss";
+  const saveAtEpoch = ckpt !== null && (ckpt.cadence === "epoch" || (ckpt.cadence === "best" && evaluation?.cadence === "epoch"));
+  if (ckpt) {
+    const c = ckpt.cadence;
+    const when = c === "best" ? `at each new best ${bestMetric}` : c === "epoch" ? "at each epoch end and at the last step" : `every ${saveEvery !== null ? count(saveEvery) : `${c.every.value} of the`} steps and at the last step`;
+    const keep = limit !== null ? `, keep ${limit}${best ? " + best" : ""} + latest` : ", all kept";
     on.push({
-      feature: `checkpoints ${when}${keep}${c.onlyModel ? " (weights only)" : ""}`,
-      code: `saveCheckpoint (model${c.onlyModel ? "" : ", AdamW moments, resume state"} and trainer state, written to a temporary folder and renamed)${c.limit ? " and rotateCheckpoints" : ""}${plan.resumable ? "; the program takes --resume" : "; saveOnlyModel: the program cannot resume"}`,
+      feature: `checkpoints ${when}${keep}${ckpt.onlyModel ? " (weights only)" : ""}`,
+      code: `saveCheckpoint (model${ckpt.onlyModel ? "" : ", AdamW moments, resume state"} and trainer state, written to a temporary folder and renamed)${limit !== null ? " and rotateCheckpoints" : ""}${ckpt.resumable ? "; the program takes --resume" : "; saveOnlyModel: the program cannot resume"}`,
     });
-    if (plan.best) on.push({ feature: `best model tracked by ${plan.best.metric} (${plan.best.greaterIsBetter ? "higher" : "lower"} is better)`, code: `BestMetric after each evaluation${plan.best.improvedFlag ? ", which decides the save" : ", protecting the best checkpoint from rotation"}` });
-    if (c.loadBestAtEnd) on.push({ feature: "load the best checkpoint at the end", code: "loadModelWeights of the best checkpoint before model.safetensors is written" });
+    if (best) on.push({ feature: `best model tracked by ${bestMetric} (${plan.metric!.greaterIsBetter.value ? "higher" : "lower"} is better)`, code: `BestMetric after each evaluation${c === "best" ? ", which decides the save" : ", protecting the best checkpoint from rotation"}` });
+    if (ckpt.loadBestAtEnd) on.push({ feature: "load the best checkpoint at the end", code: "loadModelWeights of the best checkpoint before model.safetensors is written" });
   } else off.push("checkpoints");
 
-  const callbacks = spec.callbacks ?? [];
   let sampleEvery: number | null = null;
-  for (const cb of callbacks) {
-    if ("module" in cb) {
-      const ref = cb as UserCallbackRef;
-      const hooks = inspectCallbackClass(resolve(dirname(loaded.path), ref.module), ref.export)?.hooks ?? [];
-      on.push({ feature: `callback ${ref.export} from ${ref.module}${ref.every ? ` (onStepEnd every ${ref.every} steps)` : ""}`, code: `one direct call per hook it implements: ${hooks.join(", ") || "none"}` });
-    } else if (cb.callback === "generationSample") {
-      sampleEvery = cb.everySteps;
+  for (const cb of plan.callbacks?.list ?? []) {
+    if (cb.kind === "user") {
+      on.push({ feature: `callback ${cb.export} from ${cb.source}${cb.every ? ` (onStepEnd every ${cb.every.value} steps)` : ""}`, code: `one direct call per hook it implements: ${cb.hooks.join(", ") || "none"}` });
+    } else if (cb.kind === "generationSample") {
+      sampleEvery = cb.everySteps.value;
+      const n = cb.prompts.value.length;
+      const t = cb.temperature.value;
       on.push({
-        feature: `sample ${cb.prompts.length} prompt${cb.prompts.length === 1 ? "" : "s"} every ${count(cb.everySteps)} steps (${cb.maxNewTokens} new tokens, ${cb.temperature ? `temperature ${cb.temperature}${cb.topK ? `, top-k ${cb.topK}` : ""}` : "greedy"})`,
+        feature: `sample ${n} prompt${n === 1 ? "" : "s"} every ${count(sampleEvery)} steps (${cb.maxNewTokens.value} new tokens, ${t ? `temperature ${t}${cb.topK ? `, top-k ${cb.topK.value}` : ""}` : "greedy"})`,
         code: "sampleGenerations at the end of the step, with the model being trained",
       });
-    } else if (cb.callback === "earlyStopping") {
-      on.push({ feature: `early stopping after ${cb.patience} evaluation${cb.patience === 1 ? "" : "s"} without improvement of ${plan.callbacks?.earlyStopping ? evalMetric(spec) : "the metric"}${cb.threshold ? ` by more than ${cb.threshold}` : ""}`, code: "EarlyStopping after each evaluation; training may end before the last step of the timeline" });
     } else {
-      on.push({ feature: `callback ${cb.callback}()`, code: cb.callback === "progressBar" ? "console logging (as reportTo \"console\")" : "metrics.jsonl logging (as reportTo \"jsonl\")" });
+      const threshold = cb.threshold.value;
+      on.push({ feature: `early stopping after ${cb.patience.value} evaluation${cb.patience.value === 1 ? "" : "s"} without improvement of ${bestMetric}${threshold ? ` by more than ${threshold}` : ""}`, code: "EarlyStopping after each evaluation; training may end before the last step of the timeline" });
     }
   }
-  if (!plan.callbacks && !callbacks.length) off.push("callbacks");
+  for (const logger of plan.reportTo.loggerCallbacks) {
+    on.push({ feature: `callback ${logger}()`, code: logger === "progressBar" ? 'console logging (as reportTo "console")' : 'metrics.jsonl logging (as reportTo "jsonl")' });
+  }
+  if (!plan.callbacks && plan.reportTo.loggerCallbacks.length === 0) off.push("callbacks");
 
   // --- timeline
-  const epochBased = [a.loggingStrategy === "epoch" && plan.logging.condition, plan.evaluation?.atEpoch, plan.checkpointing?.atEpoch].some(Boolean);
+  const epochBased = logging?.cadence === "epoch" || evaluation?.cadence === "epoch" || saveAtEpoch;
   const timeline = buildTimeline({
     maxSteps,
     sampleEvery,
-    evalEvery: plan.evaluation ? (plan.evaluation.atEpoch ? stepsPerEpoch : evalEvery) : null,
-    evaluation: plan.evaluation !== null,
-    evalAtEpoch: plan.evaluation?.atEpoch ?? false,
-    saveAtEpoch: plan.checkpointing?.atEpoch ?? false,
-    save: plan.checkpointing ? (a.saveStrategy === "best" ? "best" : "every") : null,
-    saveEvery: plan.checkpointing ? (a.saveStrategy === "epoch" ? stepsPerEpoch : a.saveStrategy === "steps" ? saveEvery : null) : null,
+    evalEvery: evaluation ? (evaluation.cadence === "epoch" ? stepsPerEpoch : evalEvery) : null,
+    evaluation: evaluation !== null,
+    evalAtEpoch: evaluation?.cadence === "epoch",
+    saveAtEpoch,
+    save: ckpt ? (ckpt.cadence === "best" ? "best" : "every") : null,
+    saveEvery: ckpt ? (ckpt.cadence === "epoch" ? stepsPerEpoch : saveEvery) : null,
     epochEvery: epochBased ? stepsPerEpoch : null,
     epochBased,
     limit,
-    best: plan.best !== null,
-    bestMetric: plan.best?.metric ?? "eval_loss",
-    loadBestAtEnd: plan.checkpointing?.loadBestAtEnd ?? false,
+    best,
+    bestMetric,
+    loadBestAtEnd: ckpt?.loadBestAtEnd ?? false,
     earlyStopping: plan.callbacks?.earlyStopping ?? false,
   });
 
   // --- disk (model.safetensors; a checkpoint adds optimizer.safetensors unless saveOnlyModel)
   const modelBytes = shapes ? safetensorsBytes(shapes, { format: "pt" }) : null;
-  const withOptimizer = plan.checkpointing ? !plan.checkpointing.onlyModel : false;
-  const checkpointBytes = shapes && plan.checkpointing ? modelBytes! + (withOptimizer ? safetensorsBytes(optimizerShapes(shapes), { step: String(maxSteps ?? 1000) }) : 0) : null;
+  const withOptimizer = ckpt ? !ckpt.onlyModel : false;
+  const checkpointBytes = shapes && ckpt ? modelBytes! + (withOptimizer ? safetensorsBytes(optimizerShapes(shapes), { step: String(maxSteps ?? 1000) }) : 0) : null;
   const saved = timeline.saves;
-  const kept = plan.checkpointing ? (limit !== null ? (saved !== null ? Math.min(saved, limit + (plan.best ? 1 : 0)) : limit + (plan.best ? 1 : 0)) : saved) : null;
+  const kept = ckpt ? (limit !== null ? (saved !== null ? Math.min(saved, limit + (best ? 1 : 0)) : limit + (best ? 1 : 0)) : saved) : null;
   let diskDescription: string;
   if (parameters === null) {
-    diskDescription = `the parameter count of a model module is known only when the program runs (it logs it); each float32 parameter takes 4 bytes in model.safetensors${plan.checkpointing ? `, ${withOptimizer ? "12 in a checkpoint (weights + the two AdamW moments)" : "4 in a checkpoint (saveOnlyModel)"}` : ""}`;
+    diskDescription = `the parameter count of a model module is known only when the program runs (it logs it); each float32 parameter takes 4 bytes in model.safetensors${ckpt ? `, ${withOptimizer ? "12 in a checkpoint (weights + the two AdamW moments)" : "4 in a checkpoint (saveOnlyModel)"}` : ""}`;
   } else {
     diskDescription = `${count(parameters)} parameters: model.safetensors ≈ ${bytes(modelBytes!)}`;
-    if (plan.checkpointing) {
+    if (ckpt) {
       diskDescription += `; each checkpoint ≈ ${bytes(checkpointBytes!)} (${withOptimizer ? "weights + AdamW moments, ×3" : "weights only"}) plus a few KB of JSON`;
       if (kept !== null) diskDescription += `; at most ${kept} on disk${saved !== null ? ` (${count(saved)} saved${limit !== null && saved > kept ? `, rotation deletes ${count(saved - kept)}` : ""})` : ""} ≈ ${bytes(kept * checkpointBytes!)}, plus one being written`;
     } else diskDescription += "; no checkpoints";
@@ -353,7 +346,7 @@ export function explainSpec(loaded: LoadedSpec, plan: TrainingPlan, programPath:
     spec: loaded.displayPath,
     program: programPath,
     run: `npx tsx ${programPath}`,
-    outputDir: a.outputDir,
+    outputDir: plan.run.outputDir.value,
     model: { ...model, parameters, vocabularySize: data.vocab },
     data: { kind: data.kind, description: data.description, trainExamples: data.train, evalExamples: data.held, sequenceLength: data.sequenceLength },
     batch: {
@@ -370,11 +363,6 @@ export function explainSpec(loaded: LoadedSpec, plan: TrainingPlan, programPath:
     disk: { parameters, modelBytes, checkpointBytes, withOptimizerState: withOptimizer, checkpointsSaved: saved, checkpointsKept: kept, description: diskDescription },
     warnings,
   };
-}
-
-function evalMetric(spec: TrainerSpec): string {
-  const m = spec.args.metricForBestModel ?? "loss";
-  return m.startsWith("eval_") ? m : `eval_${m}`;
 }
 
 interface TimelineInput {

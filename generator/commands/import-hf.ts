@@ -3,7 +3,7 @@
  *
  * Reads a dump of Hugging Face TrainingArguments (`args.to_json_string()`, snake_case; HF 4.x and
  * 5 names, e.g. eval_strategy and the older evaluation_strategy) and prints the `args: { ... }`
- * of a spec: camelCase, only the arguments gen-trainer supports (ARG_KEYS of validate.ts).
+ * of a spec: camelCase, only the arguments gen-trainer supports (the argument table, arguments.ts).
  * Values equal to gen-trainer's defaults (generator/defaults.ts) are left out, except outputDir,
  * which is always kept. `--spec` prints a whole spec skeleton instead (placeholder model and data);
  * `--out FILE` writes that skeleton to FILE (never overwriting).
@@ -14,11 +14,11 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
+import { ARGUMENTS, ARG_KEYS, argument } from "../arguments.ts";
 import { ARG_DEFAULTS } from "../defaults.ts";
 import { UsageError } from "../diagnostics.ts";
 import { literal } from "../literals.ts";
 import { toDisplayPath } from "../load-spec.ts";
-import { ARG_KEYS } from "../validate.ts";
 import { parseFlags, requireFile } from "./shared.ts";
 
 const USAGE = "gen-trainer import-hf <training_args.json> [--spec] [--out FILE]";
@@ -39,35 +39,15 @@ export interface Conversion {
   name: string;
 }
 
-/** HF arguments that map one to one (after a type check). */
-const DIRECT: Record<string, { key: string; type: "string" | "number" | "integer" | "boolean" }> = {
-  output_dir: { key: "outputDir", type: "string" },
-  per_device_train_batch_size: { key: "perDeviceTrainBatchSize", type: "integer" },
-  per_device_eval_batch_size: { key: "perDeviceEvalBatchSize", type: "integer" },
-  num_train_epochs: { key: "numTrainEpochs", type: "number" },
-  max_steps: { key: "maxSteps", type: "integer" },
-  learning_rate: { key: "learningRate", type: "number" },
-  weight_decay: { key: "weightDecay", type: "number" },
-  adam_beta1: { key: "adamBeta1", type: "number" },
-  adam_beta2: { key: "adamBeta2", type: "number" },
-  adam_epsilon: { key: "adamEpsilon", type: "number" },
-  logging_steps: { key: "loggingSteps", type: "number" },
-  logging_first_step: { key: "loggingFirstStep", type: "boolean" },
-  eval_steps: { key: "evalSteps", type: "number" },
-  seed: { key: "seed", type: "integer" },
-  gradient_accumulation_steps: { key: "gradientAccumulationSteps", type: "integer" },
-  max_grad_norm: { key: "maxGradNorm", type: "number" },
-  fp16: { key: "fp16", type: "boolean" },
-  save_steps: { key: "saveSteps", type: "number" },
-  save_total_limit: { key: "saveTotalLimit", type: "integer" },
-  save_only_model: { key: "saveOnlyModel", type: "boolean" },
-  load_best_model_at_end: { key: "loadBestModelAtEnd", type: "boolean" },
-  metric_for_best_model: { key: "metricForBestModel", type: "string" },
-  greater_is_better: { key: "greaterIsBetter", type: "boolean" },
-};
+type DirectType = "string" | "number" | "integer" | "boolean";
 
 /** Handled by convertHfArgs itself (values checked one by one). */
 const SPECIAL = new Set(["lr_scheduler_type", "warmup_steps", "warmup_ratio", "logging_strategy", "eval_strategy", "evaluation_strategy", "save_strategy", "report_to", "bf16"]);
+
+/** HF arguments that map one to one (after a type check): the table's strings, numbers and booleans, except SPECIAL. */
+const DIRECT: Record<string, { key: string; type: DirectType }> = Object.fromEntries(
+  ARGUMENTS.filter((a) => a.hf !== null && !SPECIAL.has(a.hf) && ["string", "number", "integer", "boolean"].includes(a.type)).map((a) => [a.hf, { key: a.name, type: a.type as DirectType }]),
+);
 
 const ONE_DEVICE = "no distributed training: a generated program is one process on one device";
 const DATA_LOADER = "no data loader: the data definition builds each batch in-process";
@@ -178,9 +158,9 @@ const SILENT = new Set([
   "push_to_hub_token", "overwrite_output_dir", "do_train", "do_eval", "do_predict", "include_tokens_per_second", "project", "trackio_space_id",
 ]);
 
-const SCHEDULES = ["linear", "cosine", "constant", "constant_with_warmup"];
-const INTERVALS = ["no", "steps", "epoch"];
-const SAVE_STRATEGIES = ["no", "steps", "epoch", "best"];
+const SCHEDULES: readonly string[] = argument("lrSchedulerType").values;
+const INTERVALS: readonly string[] = argument("evalStrategy").values;
+const SAVE_STRATEGIES: readonly string[] = argument("saveStrategy").values;
 
 function isNeutral(value: unknown): boolean {
   if (value === null || value === undefined || value === "") return true;
@@ -203,7 +183,7 @@ function slug(text: string): string {
   return text.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").replace(/-{2,}/g, "-");
 }
 
-function typed(value: unknown, type: "string" | "number" | "integer" | "boolean"): boolean {
+function typed(value: unknown, type: DirectType): boolean {
   if (type === "string") return typeof value === "string" && value !== "";
   if (type === "boolean") return typeof value === "boolean";
   if (typeof value !== "number" || !Number.isFinite(value)) return false;
@@ -230,7 +210,7 @@ export function convertHfArgs(hf: Record<string, unknown>): Conversion {
   }
 
   // Strategies (HF 5: eval_strategy; HF 4 also evaluation_strategy).
-  const strategy = (key: string, target: string, allowed: string[]) => {
+  const strategy = (key: string, target: string, allowed: readonly string[]) => {
     const value = hf[key];
     if (value === undefined || value === null) return;
     if (typeof value !== "string" || !allowed.includes(value)) skip(key, `unsupported strategy; use one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}`);

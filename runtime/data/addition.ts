@@ -9,11 +9,16 @@
  * then depends only on digits already seen, carries included). With `fixedWidth` operands and
  * answer are zero-padded ("012+345=0357"), so each digit sits at a fixed position — again much
  * easier for a small model; without it, sequences have uneven lengths (and uneven loss items).
+ * The tokens, sequence length and how a problem is written are runtime/presets/addition.ts's.
  */
 import type { Batch, DatasetDefinition, GenerateFn } from "../types.ts";
 import { Rng } from "../rng.ts";
 import { charVocabulary } from "./vocabulary.ts";
 import { sequenceBatch, type WeightedSequence } from "./sequence-batch.ts";
+import { ADDITION_TOKENS, additionProblemCount, additionSequenceLength, additionText } from "../presets/addition.ts";
+
+// The preset's facts live in runtime/presets/addition.ts; re-exported for existing importers.
+export { ADDITION_TOKENS, additionSequenceLength };
 
 export interface AdditionConfig {
   digits: number;
@@ -25,18 +30,12 @@ export interface AdditionConfig {
   seed: number;
 }
 
-export const ADDITION_TOKENS = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "+", "=", "$", "_"] as const;
-
-/** Length T of the model input for `digits`-digit operands: "ddd+ddd=dddd$" minus one. */
-export function additionSequenceLength(digits: number): number {
-  return 3 * digits + 3;
-}
-
 export function additionData(config: AdditionConfig): DatasetDefinition {
   const { digits, trainExamples, evalExamples, reverseAnswer, fixedWidth } = config;
   const limit = 10 ** digits;
-  if (trainExamples + evalExamples > limit * limit) {
-    throw new Error(`addition: ${trainExamples + evalExamples} distinct problems requested but only ${limit * limit} exist with ${digits} digits.`);
+  const total = additionProblemCount(digits);
+  if (trainExamples + evalExamples > total) {
+    throw new Error(`addition: ${trainExamples + evalExamples} distinct problems requested but only ${total} exist with ${digits} digits.`);
   }
   const vocabulary = charVocabulary(ADDITION_TOKENS);
   const T = additionSequenceLength(digits);
@@ -57,15 +56,12 @@ export function additionData(config: AdditionConfig): DatasetDefinition {
   const evalProblems = problems.slice(0, evalExamples);
   const trainProblems = problems.slice(evalExamples);
 
-  const operand = (n: number): string => (fixedWidth ? String(n).padStart(digits, "0") : String(n));
-  const promptText = (a: number, b: number): string => `${operand(a)}+${operand(b)}=`;
-  const answerText = (a: number, b: number): string => {
-    const sum = fixedWidth ? String(a + b).padStart(digits + 1, "0") : String(a + b);
-    return reverseAnswer ? [...sum].reverse().join("") : sum;
-  };
+  const format = { digits, reverseAnswer, fixedWidth };
+  const promptText = (a: number, b: number): string => additionText(a, b, format).prompt;
+  const answerText = (a: number, b: number): string => additionText(a, b, format).answer;
   const encode = ([a, b]: [number, number]): WeightedSequence => {
-    const prompt = promptText(a, b);
-    return { tokens: vocabulary.encode(`${prompt}${answerText(a, b)}$`), firstTarget: prompt.length };
+    const { prompt, answer } = additionText(a, b, format);
+    return { tokens: vocabulary.encode(`${prompt}${answer}$`), firstTarget: prompt.length };
   };
   const batchOf = (set: [number, number][], indices: readonly number[]): Batch =>
     sequenceBatch(indices.map((i) => encode(set[i]!)), T, pad);

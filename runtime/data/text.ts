@@ -12,6 +12,7 @@ import { UserError } from "../user-error.ts";
 import type { DatasetDefinition } from "../types.ts";
 import { charVocabulary } from "./vocabulary.ts";
 import { sequenceBatch } from "./sequence-batch.ts";
+import { textSplits } from "../presets/text.ts";
 
 export interface TextConfig {
   /** Path of the UTF-8 corpus. */
@@ -31,14 +32,13 @@ export function textData(config: TextConfig): DatasetDefinition {
   const chars = [...new Set(Array.from(text))].sort();
   const vocabulary = charVocabulary(chars);
   const ids = vocabulary.encode(text);
-  const evalLength = Math.floor(ids.length * evalFraction);
+  const { trainWindows, evalWindows, evalCharacters: evalLength } = textSplits(ids.length, evalFraction, T);
   const train = ids.slice(0, ids.length - evalLength);
   const held = ids.slice(ids.length - evalLength);
-  const windows = (tokens: number[]): number => Math.max(0, Math.floor((tokens.length - 1) / T));
-  if (windows(train) < 1) {
+  if (trainWindows < 1) {
     throw new UserError(`text data: ${path} has ${train.length} training characters; it needs more than sequenceLength (${T}).`);
   }
-  if (evalFraction > 0 && windows(held) < 1) {
+  if (evalFraction > 0 && evalWindows < 1) {
     throw new UserError(`text data: the held-out ${evalLength} characters of ${path} are fewer than sequenceLength + 1 (${T + 1}); raise evalFraction or use a longer text.`);
   }
   const batchOf = (tokens: number[], indices: readonly number[]) =>
@@ -46,8 +46,8 @@ export function textData(config: TextConfig): DatasetDefinition {
   return {
     vocabulary,
     sequenceLength: T,
-    trainSize: windows(train),
-    evalSize: windows(held),
+    trainSize: trainWindows,
+    evalSize: evalWindows,
     trainBatch: (indices) => batchOf(train, indices),
     evalBatch: (indices) => batchOf(held, indices),
   };

@@ -19,6 +19,7 @@ import type { Batch, GenerateOptions, LossOptions, ModelContext, ModelDefinition
 import { registerWasmKernels } from "../wasm-kernels.ts";
 import { matmulOpsFor, type Formulation, type MatmulOps } from "./matmul.ts";
 import { generateWithForward } from "./generate.ts";
+import { charTransformerShapes } from "../presets/char-transformer.ts";
 
 export interface CharTransformerConfig {
   dModel: number;
@@ -187,34 +188,19 @@ export function charTransformer(config: CharTransformerConfig, context: ModelCon
     let index = 0;
     // GPT-2 init: N(0, 0.02) weights, residual output projections N(0, 0.02/√(2·layers)),
     // LayerNorm gain 1 and bias 0, biases 0.
+    // Names, order and shapes are runtime/presets/char-transformer.ts's; the order fixes the
+    // seeds: the i-th matrix (2-D parameter) is drawn with parameterSeed(seed, i).
     const residualStd = 0.02 / Math.sqrt(2 * Math.max(layers, 1));
     tf.tidy(() => {
-      const add = (name: string, init: tf.Tensor) => {
+      for (const { name, shape } of charTransformerShapes(config, vocab)) {
+        let init: tf.Tensor;
+        if (shape.length === 1) init = tf.fill(shape, name.endsWith(".gain") ? 1 : 0); // LayerNorm gains 1; LayerNorm biases and MLP biases 0
+        else {
+          const std = name.endsWith(".attn.wo") || name.endsWith(".mlp.w_proj") ? residualStd : 0.02;
+          init = tf.randomNormal(shape, 0, std, "float32", parameterSeed(seed, index++));
+        }
         params[name] = tf.variable(init, true, `${scope}/${name}`);
-      };
-      const normal = (name: string, shape: [number, number], std: number) =>
-        add(name, tf.randomNormal(shape, 0, std, "float32", parameterSeed(seed, index++)));
-      const constant = (name: string, n: number, value: number) => add(name, tf.fill([n], value));
-      normal("wte", [vocab, d], 0.02);
-      normal("wpe", [contextLength, d], 0.02);
-      for (let l = 0; l < layers; l++) {
-        const h = `h.${l}`;
-        constant(`${h}.ln_1.gain`, d, 1);
-        constant(`${h}.ln_1.bias`, d, 0);
-        normal(`${h}.attn.wq`, [d, d], 0.02);
-        normal(`${h}.attn.wk`, [d, d], 0.02);
-        normal(`${h}.attn.wv`, [d, d], 0.02);
-        normal(`${h}.attn.wo`, [d, d], residualStd);
-        constant(`${h}.ln_2.gain`, d, 1);
-        constant(`${h}.ln_2.bias`, d, 0);
-        normal(`${h}.mlp.w_fc`, [d, 4 * d], 0.02);
-        constant(`${h}.mlp.b_fc`, 4 * d, 0);
-        normal(`${h}.mlp.w_proj`, [4 * d, d], residualStd);
-        constant(`${h}.mlp.b_proj`, d, 0);
       }
-      constant("ln_f.gain", d, 1);
-      constant("ln_f.bias", d, 0);
-      normal("lm_head", [d, vocab], 0.02);
     });
     return params;
   }

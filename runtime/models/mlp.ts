@@ -19,13 +19,14 @@ import { registerWasmKernels } from "../wasm-kernels.ts";
 import { fastMatmulFor } from "./matmul.ts";
 import { generateWithForward } from "./generate.ts";
 import { embedTokens, gelu, maskedCrossEntropySum, nextVariableScope, parameterSeed } from "./char-transformer.ts";
+import { MLP_DEFAULTS, mlpShapes } from "../presets/mlp.ts";
 
 export interface MlpConfig {
   /** Widths of the hidden layers, e.g. [128, 128]. */
   hidden: number[];
-  /** Tokens of context per prediction (default 4). */
+  /** Tokens of context per prediction (default MLP_DEFAULTS.window, 4). */
   window?: number;
-  /** Embedding size per token (default 16). */
+  /** Embedding size per token (default MLP_DEFAULTS.embedding, 16). */
   embedding?: number;
   /** Hidden activation (default "tanh"; "gelu" is the tanh approximation). */
   activation?: "tanh" | "gelu";
@@ -37,8 +38,8 @@ function tanh<T extends tf.Tensor>(x: T): T {
 }
 
 export function mlp(config: MlpConfig, context: ModelContext): ModelDefinition {
-  const window = config.window ?? 4;
-  const e = config.embedding ?? 16;
+  const window = config.window ?? MLP_DEFAULTS.window;
+  const e = config.embedding ?? MLP_DEFAULTS.embedding;
   const hidden = [...config.hidden];
   const activation = config.activation ?? "tanh";
   const vocab = context.vocabularySize;
@@ -80,25 +81,21 @@ export function mlp(config: MlpConfig, context: ModelContext): ModelDefinition {
     const scope = nextVariableScope("mlp");
     const params: NamedParams = {};
     let index = 0;
+    // Names, order and shapes are runtime/presets/mlp.ts's; the order fixes the seeds: the i-th
+    // matrix (2-D parameter) is drawn with parameterSeed(seed, i).
+    // Embeddings N(0, 1); hidden weights N(0, gain/√fan_in) with the tanh gain 5/3 (1 for gelu);
+    // a small head (N(0, 0.02)) so the initial loss is close to ln(V); biases 0.
+    const gain = activation === "gelu" ? 1 : 5 / 3;
     tf.tidy(() => {
-      const add = (name: string, init: tf.Tensor) => {
+      for (const { name, shape } of mlpShapes({ hidden, window, embedding: e }, vocab)) {
+        let init: tf.Tensor;
+        if (shape.length === 1) init = tf.zeros(shape);
+        else {
+          const std = name === "wte" ? 1 : name === "head.weight" ? 0.02 : gain / Math.sqrt(shape[0]!); // fc.i.weight: [fan_in, width]
+          init = tf.randomNormal(shape, 0, std, "float32", parameterSeed(seed, index++));
+        }
         params[name] = tf.variable(init, true, `${scope}/${name}`);
-      };
-      const normal = (name: string, shape: [number, number], std: number) =>
-        add(name, tf.randomNormal(shape, 0, std, "float32", parameterSeed(seed, index++)));
-      // Embeddings N(0, 1); hidden weights N(0, gain/√fan_in) with the tanh gain 5/3 (1 for gelu);
-      // a small head (N(0, 0.02)) so the initial loss is close to ln(V); biases 0.
-      normal("wte", [vocab, e], 1);
-      let fanIn = window * e;
-      const gain = activation === "gelu" ? 1 : 5 / 3;
-      for (let i = 0; i < hidden.length; i++) {
-        const width = hidden[i]!;
-        normal(`fc.${i}.weight`, [fanIn, width], gain / Math.sqrt(fanIn));
-        add(`fc.${i}.bias`, tf.zeros([width]));
-        fanIn = width;
       }
-      normal("head.weight", [fanIn, vocab], 0.02);
-      add("head.bias", tf.zeros([vocab]));
     });
     return params;
   }

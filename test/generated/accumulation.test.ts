@@ -7,11 +7,10 @@
 //   8. grad_norm is logged exactly when clipping is on.
 // Specs are written at run time under .tmp/ (inside the repo, so `gen-trainer` resolves).
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve as resolvePath } from "node:path";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renderSpecs } from "../../generator/generate.ts";
 import { additionData } from "../../runtime/data/addition.ts";
 import { modelContext } from "../../runtime/model-io.ts";
 import { charTransformer } from "../../runtime/models/char-transformer.ts";
@@ -19,7 +18,7 @@ import { mlp } from "../../runtime/models/mlp.ts";
 import { readSafetensorsFile, type SafetensorsTensor } from "../../runtime/safetensors.ts";
 import { EpochSampler } from "../../runtime/sampler.ts";
 import type { ModelDefinition } from "../../runtime/types.ts";
-import { readJsonl, ROOT, tempDir } from "../helpers.ts";
+import { generatePrograms, readJsonl, ROOT, tempDir } from "../helpers.ts";
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -143,9 +142,8 @@ beforeAll(async () => {
   await tf.setBackend("cpu");
   (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
   const names = Object.keys(PROGRAMS);
-  const paths = names.map((name) => {
+  const specs = names.map((name) => {
     const p = PROGRAMS[name]!;
-    const path = join(specDir, `${name}.spec.ts`);
     const args = [
       `perDeviceTrainBatchSize: ${p.batch}`,
       `gradientAccumulationSteps: ${p.k}`,
@@ -156,18 +154,13 @@ beforeAll(async () => {
       `saveStrategy: "no"`,
       ...(p.fp16 ? ["fp16: true"] : []),
     ];
-    writeFileSync(path, `import { defineTrainer } from "gen-trainer";\nexport default defineTrainer({ name: "${name}", ${p.model}, ${DATA}, args: { ${args.join(", ")} } });\n`);
-    return path;
+    return { name, text: `import { defineTrainer } from "gen-trainer";\nexport default defineTrainer({ name: "${name}", ${p.model}, ${DATA}, args: { ${args.join(", ")} } });\n` };
   });
-  const { programs, diagnostics } = await renderSpecs(paths, join(specDir, "generated"));
-  expect(diagnostics).toEqual([]);
+  const programs = await generatePrograms(specDir, specs);
   const programPath: Record<string, string> = {};
-  for (const p of programs) {
-    const path = resolvePath(p.outputPath); // relative to the working directory
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, p.code);
-    programPath[p.plan.name] = path;
-    code[p.plan.name] = p.code;
+  for (const [name, p] of Object.entries(programs)) {
+    programPath[name] = p.path;
+    code[name] = p.code;
   }
   const results = await pool(
     names.map((name) => async () => {

@@ -1,10 +1,9 @@
 // Callbacks: HF's event order, control flags, the built-ins (generationSample, earlyStopping),
 // errors in callbacks, and what the generator checks in callback classes.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { renderSpecs } from "../../generator/generate.ts";
-import { generateProgram, readJsonl, ROOT, runProgram, tempDir } from "../helpers.ts";
+import { generateProgram, generatePrograms, readJsonl, renderSpecTexts, ROOT, runProgram, tempDir } from "../helpers.ts";
 
 const DIR = join(ROOT, ".tmp", "callback-specs");
 const MODULES = join(ROOT, "test", "specs", "modules");
@@ -21,13 +20,7 @@ export default defineTrainer({
 `;
 }
 
-async function generate(name: string, text: string) {
-  mkdirSync(DIR, { recursive: true });
-  const spec = join(DIR, `${name}.spec.ts`);
-  writeFileSync(spec, text);
-  const result = await renderSpecs([spec], join(DIR, "generated"));
-  return result;
-}
+const generate = (name: string, text: string) => renderSpecTexts(DIR, [{ name, text }]);
 
 const program = (name: string, text: string) => generateProgram(DIR, name, text);
 
@@ -100,12 +93,14 @@ describe("callbacks", () => {
 
   it("generationSample writes samples and does not change the trajectory or leak tensors", async () => {
     const args = `maxSteps: 12, loggingSteps: 1`;
-    const plain = await program("no-samples", specText("no-samples", args, ""));
-    const sampled = await program("with-samples", specText("with-samples", args, `generationSample({ prompts: ["12+34=", "5+5="], everySteps: 4, maxNewTokens: 4, temperature: 0.8, topK: 5 })`, "defineTrainer, generationSample"));
+    const { "no-samples": plain, "with-samples": sampled } = await generatePrograms(DIR, [
+      { name: "no-samples", text: specText("no-samples", args, "") },
+      { name: "with-samples", text: specText("with-samples", args, `generationSample({ prompts: ["12+34=", "5+5="], everySteps: 4, maxNewTokens: 4, temperature: 0.8, topK: 5 })`, "defineTrainer, generationSample") },
+    ]);
     const outs = [tempDir(), tempDir()];
     const env = { GEN_TRAINER_TRACE_TENSORS: "1" };
-    const r1 = runProgram(plain.path, ["--output-dir", outs[0]!, "--backend", "cpu", "--quiet"], env);
-    const r2 = runProgram(sampled.path, ["--output-dir", outs[1]!, "--backend", "cpu"], env);
+    const r1 = runProgram(plain!.path, ["--output-dir", outs[0]!, "--backend", "cpu", "--quiet"], env);
+    const r2 = runProgram(sampled!.path, ["--output-dir", outs[1]!, "--backend", "cpu"], env);
     expect(r1.status).toBe(0);
     expect(r2.status).toBe(0);
     const [a, b] = outs.map((o) => readJsonl(join(o, "metrics.jsonl")));

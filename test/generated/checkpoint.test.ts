@@ -4,14 +4,13 @@
 // loadBestModelAtEnd, and --resume without checkpoints.
 //
 // The test specs are written at run time under .tmp/ (inside the repository, so that
-// "gen-trainer" and "gen-trainer/runtime" resolve) and generated with renderSpecs.
+// "gen-trainer" and "gen-trainer/runtime" resolve) and generated with generatePrograms.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, type FSWatcher, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, watch, writeFileSync, writeSync, closeSync } from "node:fs";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renderSpecs } from "../../generator/generate.ts";
-import { readJsonl, ROOT, runProgram, tempDir } from "../helpers.ts";
+import { generatePrograms, readJsonl, ROOT, runProgram, tempDir } from "../helpers.ts";
 
 // ---------------------------------------------------------------------------------------------
 // test specs
@@ -106,20 +105,9 @@ beforeAll(async () => {
   mkdirSync(join(ROOT, ".tmp"), { recursive: true });
   const work = mkdtempSync(join(ROOT, ".tmp", "checkpoint-test-"));
   cleanup.push(work);
-  const paths = Object.entries(SPECS).map(([name, text]) => {
-    const path = join(work, `${name}.spec.ts`);
-    writeFileSync(path, text);
-    return path;
-  });
-  const outDir = join(work, "generated");
-  const { programs, diagnostics } = await renderSpecs(paths, outDir);
-  expect(diagnostics).toEqual([]);
-  for (const p of programs) {
-    const path = join(outDir, p.plan.name, "train.ts");
-    mkdirSync(join(outDir, p.plan.name), { recursive: true });
-    writeFileSync(path, p.code);
-    program[p.plan.name] = path;
-  }
+  // into <work>/generated/<name>/train.ts
+  const programs = await generatePrograms(work, Object.entries(SPECS).map(([name, text]) => ({ name, text })));
+  for (const [name, p] of Object.entries(programs)) program[name] = p.path;
   expect(Object.keys(program).sort()).toEqual(Object.keys(SPECS).sort());
 });
 

@@ -6,17 +6,16 @@
 // Specs are written at run time under .tmp/ (inside the repo, so `gen-trainer` resolves).
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve as resolvePath } from "node:path";
+import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renderSpecs } from "../../generator/generate.ts";
 import { additionData } from "../../runtime/data/addition.ts";
 import { modelContext } from "../../runtime/model-io.ts";
 import { charTransformer } from "../../runtime/models/char-transformer.ts";
 import { readSafetensorsFile } from "../../runtime/safetensors.ts";
 import type { NamedParams } from "../../runtime/types.ts";
 import bigramModel from "../specs/modules/bigram-model.ts";
-import { readJsonl, ROOT, tempDir } from "../helpers.ts";
+import { generatePrograms, readJsonl, ROOT, tempDir } from "../helpers.ts";
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -62,21 +61,11 @@ const specDir = (() => {
 
 /** Writes specs (name → args/model/data source) into specDir, generates them, returns name → program path. */
 async function generate(specs: Record<string, string>): Promise<Record<string, string>> {
-  const paths = Object.entries(specs).map(([name, text]) => {
-    const path = join(specDir, `${name}.spec.ts`);
-    writeFileSync(path, `import { defineTrainer } from "gen-trainer";\nexport default defineTrainer({ name: "${name}", ${text} });\n`);
-    return path;
-  });
-  const { programs, diagnostics } = await renderSpecs(paths, join(specDir, "generated"));
-  expect(diagnostics).toEqual([]);
-  const byName: Record<string, string> = {};
-  for (const p of programs) {
-    const path = resolvePath(p.outputPath); // relative to the working directory
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, p.code);
-    byName[p.plan.name] = path;
-  }
-  return byName;
+  const programs = await generatePrograms(
+    specDir,
+    Object.entries(specs).map(([name, text]) => ({ name, text: `import { defineTrainer } from "gen-trainer";\nexport default defineTrainer({ name: "${name}", ${text} });\n` })),
+  );
+  return Object.fromEntries(Object.entries(programs).map(([name, p]) => [name, p.path]));
 }
 
 function trainLines(out: string): Record<string, unknown>[] {

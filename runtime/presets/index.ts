@@ -1,0 +1,22 @@
+/**
+ * runtime/presets/index.ts — the built-in presets' self-descriptions, in one import.
+ *
+ * Each module states what its preset is (vocabulary, sequence length, defaults, parameter shapes,
+ * metrics) once, for both the runtime that builds it and the generator that plans, validates and
+ * explains it. Nothing here loads @tensorflow/tfjs, so the generator can import it freely
+ * (test/runtime/presets.test.ts checks that).
+ */
+export {
+  ADDITION_FIXED_DEFAULTS,
+  ADDITION_METRICS,
+  ADDITION_TOKENS,
+  additionExample,
+  additionProblemCount,
+  additionSequenceLength,
+  additionSizes,
+  additionText,
+  type AdditionFormat,
+} from "./addition.ts";
+export { TEXT_DEFAULTS, TEXT_METRICS, textSplits } from "./text.ts";
+export { charTransformerShapes, type CharTransformerShapeConfig, type ParameterShape } from "./char-transformer.ts";
+export { MLP_DEFAULTS, mlpShapes, type MlpShapeConfig } from "./mlp.ts";
