@@ -57,7 +57,7 @@ export function runtimeExports(): Map<string, "type" | "value"> {
 }
 
 /** Whether an identifier names something (a reference), rather than a property or a declaration. */
-function isReference(node: ts.Identifier): boolean {
+export function isReference(node: ts.Identifier): boolean {
   const parent = node.parent;
   if (ts.isPropertyAccessExpression(parent) && parent.name === node) return false;
   if (ts.isQualifiedName(parent) && parent.right === node) return false;

@@ -10,8 +10,8 @@ import { accessSync, constants, existsSync, readFileSync, statSync } from "node:
 import { dirname, resolve } from "node:path";
 import { ARG_DEFAULTS, evalMetricName } from "./defaults.ts";
 import { ARGUMENTS, ARG_KEYS, type ArgName, type Argument, FP16_SCALER_ARGUMENTS, argument } from "./arguments.ts";
-import { ADDITION_TOKENS, additionProblemCount, additionSequenceLength, additionSizes } from "../runtime/presets/addition.ts";
-import { TEXT_DEFAULTS } from "../runtime/presets/text.ts";
+import { ADDITION_METRICS, ADDITION_TOKENS, additionProblemCount, additionSequenceLength, additionSizes } from "../runtime/presets/addition.ts";
+import { TEXT_DEFAULTS, TEXT_METRICS } from "../runtime/presets/text.ts";
 import { inspectCallbackClass, moduleDefinesGenerate } from "./callback-classes.ts";
 import { type Diagnostic, didYouMean } from "./diagnostics.ts";
 import type { LoadedSpec } from "./load-spec.ts";
@@ -228,7 +228,8 @@ function checkArgument(c: Checker, obj: Obj, path: string, arg: Argument): unkno
   switch (arg.type) {
     case "integer":
     case "number":
-      if (arg.range?.steps) return c.steps(obj, arg.name, path);
+      // A step count or ratio; the default itself (warmupSteps 0: no warmup) is always valid.
+      if (arg.range?.steps) return value === arg.default ? value : c.steps(obj, arg.name, path);
       return c.number(obj, arg.name, path, { integer: arg.type === "integer", ...arg.range });
     case "boolean":
       return c.boolean(obj, arg.name, path);
@@ -341,7 +342,7 @@ function validateArgs(c: Checker, args: unknown, hasEvalData: boolean | null, da
     metricForBestModel: () => {
       const metric = v.metricForBestModel as string | undefined;
       if (metric === undefined) return;
-      const known = data.preset === "addition" ? ["eval_loss", "eval_exact_match"] : "module" in data ? null : ["eval_loss"];
+      const known = data.preset === "addition" ? ADDITION_METRICS : "module" in data ? null : TEXT_METRICS;
       if (known && !known.includes(evalMetricName(metric))) {
         c.error("args.metricForBestModel", "E_VALUE", `args.metricForBestModel is "${metric}" but this run's evaluation reports ${known.join(", ")}; use one of those (the "eval_" prefix is optional).`);
       }

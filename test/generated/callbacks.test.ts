@@ -48,6 +48,26 @@ describe("callbacks", () => {
     ]);
   });
 
+  it("the same callback class listed twice: two instances with their own options, one import", async () => {
+    const first = join(tempDir(), "first.json");
+    const second = join(tempDir(), "second.json");
+    const { path, code } = await program("two-recorders", specText("two-recorders", `maxSteps: 3, loggingSteps: 2`, `${recorder({ path: first })}, ${recorder({ path: second, logAtStep: 1 })}`));
+    expect(code.match(/import \{ RecordEvents \}/g)).toHaveLength(1);
+    expect(code).toContain("const recordEvents = new RecordEvents(RECORD_EVENTS_OPTIONS);");
+    expect(code).toContain("const recordEvents2 = new RecordEvents(RECORD_EVENTS2_OPTIONS);");
+    const r = runProgram(path, ["--output-dir", tempDir(), "--backend", "cpu", "--quiet"]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const a = JSON.parse(readFileSync(first, "utf8")) as string[];
+    const b = JSON.parse(readFileSync(second, "utf8")) as string[];
+    expect(a[0]).toBe("onTrainBegin@0");
+    expect(a.at(-1)).toBe("onTrainEnd@3");
+    // the second instance asked for a log line at step 1: both see it, in the listed order
+    expect(a).toContain("onLog(train)@1");
+    expect(b).toContain("onLog(train)@1");
+    expect(b.filter((e) => e.startsWith("onStepEnd"))).toEqual(["onStepEnd@1", "onStepEnd@2", "onStepEnd@3"]);
+  });
+
   it("a user callback stops training at step 7, and can ask for a log line", async () => {
     const events = join(tempDir(), "events.json");
     const { path } = await program("stop-at-7", specText("stop-at-7", `maxSteps: 20, loggingSteps: 5`, recorder({ path: events, stopAtStep: 7, logAtStep: 3 })));

@@ -124,12 +124,6 @@ function diagnose(args: Record<string, unknown>): string[] {
   return validateSpec(spec).map((d) => `${d.code} ${d.message}`);
 }
 
-/**
- * Defaults the validator rejects when a spec writes them out. warmupSteps: HF's default is 0 (no
- * warmup), but the step-count rule accepts only counts >= 1 and ratios in (0, 1), so an explicit
- * `warmupSteps: 0` is an E_RANGE error (a known bug, kept as it is; remove it from here once fixed).
- */
-const REJECTED_DEFAULTS = new Set(["warmupSteps"]);
 
 describe("the argument table is consistent", () => {
   const tables = [
@@ -138,16 +132,12 @@ describe("the argument table is consistent", () => {
   ];
   const withDefaults = tables.flatMap(({ table, wrap }) => (table as readonly Argument[]).filter((a) => a.default !== null).map((arg) => ({ name: arg.name, arg, args: wrap(arg) })));
 
-  it.each(withDefaults.filter((c) => !REJECTED_DEFAULTS.has(c.name)))("the default of $name passes its own rules", ({ args }) => {
+  it.each(withDefaults)("the default of $name passes its own rules", ({ args }) => {
     expect(diagnose(args)).toEqual([]);
   });
 
-  it.each(withDefaults.filter((c) => REJECTED_DEFAULTS.has(c.name)))("the default of $name is still rejected when written out (known bug)", ({ arg, args }) => {
-    expect(diagnose(args)).toEqual([expect.stringMatching(new RegExp(`^E_RANGE args\\.${arg.name} is `))]);
-  });
-
   it("all defaults at once pass validation together", () => {
-    const args = Object.fromEntries(ARGUMENTS.filter((a) => a.default !== null && !REJECTED_DEFAULTS.has(a.name)).map((a) => [a.name, a.default]));
+    const args = Object.fromEntries(ARGUMENTS.filter((a) => a.default !== null).map((a) => [a.name, a.default]));
     expect(diagnose(args)).toEqual([]);
   });
 
