@@ -388,6 +388,7 @@ export function lowerTypeScript(plan: TrainingPlan): TypeScriptProgram {
   }
   if (fp16) step("unscale");
   if (plan.clipping) step("clip");
+  if (plan.divergence.stopWhen === "non-finite loss or gradient norm") step("divergence-check", { norm: plan.clipping ? "norm" : "null" });
   block(hooks("onPreOptimizerStep"));
   step(fp16 ? "update-unless-overflow" : "update");
   const stepEnd = [...hooks("onOptimizerStep")];

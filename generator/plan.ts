@@ -14,6 +14,7 @@
  */
 import { readFileSync } from "node:fs";
 import { dirname, relative, resolve, sep } from "node:path";
+import { FP16_SCALE_FLOOR } from "../runtime/loss-scaler.ts";
 import { ADDITION_FIXED_DEFAULTS, ADDITION_METRICS, additionExample, additionSequenceLength, additionSizes, ADDITION_TOKENS, MLP_DEFAULTS, TEXT_DEFAULTS, TEXT_METRICS } from "../runtime/presets/index.ts";
 import { ARG_DEFAULTS, FP16_SCALER_DEFAULTS, argumentOrigin, evalMetricName } from "./defaults.ts";
 import { commentLines } from "./literals.ts";
@@ -113,6 +114,12 @@ export interface TrainingPlan {
     warmup: null | { steps: Setting<number> } | { ratio: Setting<number> };
   };
   clipping: null | { maxGradNorm: Setting<number> };
+  /**
+   * When the run stops as diverged (before the step's update, so nothing non-finite is saved):
+   * fp32, at a step whose loss or gradient norm is not finite; fp16, at a step that overflows
+   * while the loss scale is already at its floor (GradScaler's skip-and-back-off before that).
+   */
+  divergence: { stopWhen: "non-finite loss or gradient norm" } | { stopWhen: "overflow at the loss scale's floor"; floor: number };
   /** Emulated fp16 with dynamic loss scaling (torch GradScaler's settings). */
   fp16: null | { initScale: Setting<number>; growthFactor: Setting<number>; backoffFactor: Setting<number>; growthInterval: Setting<number>; minScale: Setting<number> | null };
   /** Train lines: at the cadence, at step 1 when `firstStep`, and always at the last step. */
@@ -357,6 +364,7 @@ export function buildPlan(loaded: LoadedSpec, outputPath: string): TrainingPlan 
     "forward/backward",
     ...(fp16 ? ["unscale/overflow check"] : []),
     ...(clipping ? ["clip"] : []),
+    ...(fp16 ? [] : ["divergence check"]),
     "update",
     ...(logging ? ["log"] : []),
     ...(evaluation ? ["eval"] : []),
@@ -373,6 +381,7 @@ export function buildPlan(loaded: LoadedSpec, outputPath: string): TrainingPlan 
     optimizer: { learningRate: arg(ctx, "learningRate"), weightDecay: arg(ctx, "weightDecay"), beta1: arg(ctx, "adamBeta1"), beta2: arg(ctx, "adamBeta2"), epsilon: arg(ctx, "adamEpsilon") },
     schedule: { type: scheduleType, warmup },
     clipping,
+    divergence: fp16 ? { stopWhen: "overflow at the loss scale's floor", floor: fp16.minScale?.value ?? FP16_SCALE_FLOOR } : { stopWhen: "non-finite loss or gradient norm" },
     fp16,
     logging,
     evaluation,

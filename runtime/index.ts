@@ -20,13 +20,15 @@ export { AdamW, usesWeightDecay, type AdamWConfig } from "./optimizer.ts";
 export { linearWithWarmup, cosineWithWarmup, constantWithWarmup } from "./schedule.ts";
 export { accumulate, accumulateGradients, clipGradientsByGlobalNorm, disposeAll, globalNorm, roundGradientsToFp16, scaleGradients, type StepGradients } from "./gradients.ts";
 export { allFinite, fp16Round, fp16RoundWithGradient } from "./fp16.ts";
-export { LossScaler, type LossScalerConfig, type LossScalerState } from "./loss-scaler.ts";
+export { FP16_SCALE_FLOOR, LossScaler, type LossScalerConfig, type LossScalerState } from "./loss-scaler.ts";
 export { RunningMean, LatestValue, Throughput } from "./meters.ts";
 export { TrainingLog, type LogEntry } from "./logging.ts";
 export { evaluateLoss } from "./evaluate.ts";
 export { writeModel, modelContext } from "./model-io.ts";
 export { writeTrainerState, trainerState, type TrainerState } from "./trainer-state.ts";
 export { UserError } from "./user-error.ts";
+export { DIVERGED_EXIT_CODE, isFiniteStep, stepValues, stopDiverged, type StepValues } from "./divergence.ts";
+export { lockOutputDir, LOCK_FILE, type RunLock } from "./run-lock.ts";
 export { BestMetric } from "./best-metric.ts";
 export {
   checkpointDir,

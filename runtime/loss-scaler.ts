@@ -16,6 +16,12 @@
  */
 import { UserError } from "./user-error.ts";
 
+/**
+ * Without minScale, a loss scale this small (binary16's smallest subnormal) counts as the floor:
+ * a step that still overflows there is divergence, not a scale too large (runtime/divergence.ts).
+ */
+export const FP16_SCALE_FLOOR = 2 ** -24;
+
 export interface LossScalerConfig {
   /** Starting scale (torch: 2^16). */
   initScale: number;
@@ -60,6 +66,12 @@ export class LossScaler {
   /** The current scale S (a float32 value). Multiply the loss by it. */
   get scale(): number {
     return this.currentScale;
+  }
+
+  /** The scale cannot usefully back off any further: it is at minScale, or at FP16_SCALE_FLOOR without one. */
+  atFloor(): boolean {
+    const { minScale } = this.config;
+    return this.currentScale <= (minScale !== null ? Math.fround(minScale) : FP16_SCALE_FLOOR);
   }
 
   /** Good steps since the last growth or backoff. */

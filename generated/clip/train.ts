@@ -4,7 +4,7 @@
 // Run: npx tsx generated/clip/train.ts [--max-steps N] [--output-dir DIR] [--backend auto|wasm|cpu|tensorflow] [--quiet]
 //
 // It trains the model below on the data below with AdamW, in one loop whose every step runs in
-// this order: learning rate → forward/backward → clip → update → log.
+// this order: learning rate → forward/backward → clip → divergence check → update → log.
 // Everything decided by the spec is fixed in this file; only the flags above change at run time.
 import * as tf from "@tensorflow/tfjs";
 import {
@@ -15,14 +15,18 @@ import {
   clipGradientsByGlobalNorm,
   disposeAll,
   EpochSampler,
+  isFiniteStep,
   LatestValue,
   linearWithWarmup,
+  lockOutputDir,
   modelContext,
   type NamedTensors,
   parseRunFlags,
   RunningMean,
   selectBackend,
   type StepGradients,
+  stepValues,
+  stopDiverged,
   Throughput,
   TrainingLog,
   writeModel,
@@ -71,6 +75,7 @@ const LOGGING_STEPS = 10;
 
 const flags = parseRunFlags(process.argv.slice(2), { resume: false });
 const outputDir = flags.outputDir ?? OUTPUT_DIR;
+const lock = lockOutputDir(outputDir); // one run per output folder: a second one is refused
 const backend = await selectBackend(flags.backend);
 
 // data: 2-digit sums written like "12+45=750$" (57: answer zero-padded to 3 digits, written least-significant digit first); only the answer and "$" are loss targets
@@ -129,6 +134,7 @@ const log = new TrainingLog({ outputDir, console: !flags.quiet, jsonl: true, max
 log.message(
   `${RUN_NAME}: ${parameterCount} parameters, ${data.trainSize} training examples, ${maxSteps} steps on ${backend}`,
 );
+if (lock.note) log.message(lock.note);
 const lossMean = new RunningMean(); // training loss since the last log line (HF logs its mean)
 const gradNorm = new LatestValue(); // global gradient norm of the latest step, before clipping
 const throughput = new Throughput();
@@ -144,7 +150,14 @@ for (let step = 1; step <= maxSteps; step++) {
   const total = backward(batch, batch.items);
 
   // clip: scale all gradients by min(1, MAX_GRAD_NORM / ‖g‖), ‖g‖ the L2 norm over all of them
-  gradNorm.set(clipGradientsByGlobalNorm(total.grads, MAX_GRAD_NORM));
+  const norm = clipGradientsByGlobalNorm(total.grads, MAX_GRAD_NORM);
+  gradNorm.set(norm);
+
+  // diverged? A NaN or infinite loss or gradient norm stops the run here, before the update could
+  // write it into the weights: no checkpoint and no final model ever holds a non-finite value.
+  const values = await stepValues(total.loss, total.grads, norm);
+  if (!isFiniteStep(values))
+    stopDiverged(step, values, outputDir, log, "the loss or the gradient norm is not finite");
 
   // update the parameters
   optimizer.step(total.grads, lr);

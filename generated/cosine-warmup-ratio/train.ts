@@ -4,7 +4,7 @@
 // Run: npx tsx generated/cosine-warmup-ratio/train.ts [--max-steps N] [--output-dir DIR] [--backend auto|wasm|cpu|tensorflow] [--quiet]
 //
 // It trains the model below on the data below with AdamW, in one loop whose every step runs in
-// this order: learning rate → forward/backward → update → log.
+// this order: learning rate → forward/backward → divergence check → update → log.
 // Everything decided by the spec is fixed in this file; only the flags above change at run time.
 import * as tf from "@tensorflow/tfjs";
 import {
@@ -15,12 +15,16 @@ import {
   cosineWithWarmup,
   disposeAll,
   EpochSampler,
+  isFiniteStep,
+  lockOutputDir,
   modelContext,
   type NamedTensors,
   parseRunFlags,
   RunningMean,
   selectBackend,
   type StepGradients,
+  stepValues,
+  stopDiverged,
   Throughput,
   TrainingLog,
   writeModel,
@@ -68,6 +72,7 @@ const LOGGING_STEPS = 10;
 
 const flags = parseRunFlags(process.argv.slice(2), { resume: false });
 const outputDir = flags.outputDir ?? OUTPUT_DIR;
+const lock = lockOutputDir(outputDir); // one run per output folder: a second one is refused
 const backend = await selectBackend(flags.backend);
 
 // data: 2-digit sums written like "12+45=750$" (57: answer zero-padded to 3 digits, written least-significant digit first); only the answer and "$" are loss targets
@@ -127,6 +132,7 @@ const log = new TrainingLog({ outputDir, console: !flags.quiet, jsonl: true, max
 log.message(
   `${RUN_NAME}: ${parameterCount} parameters, ${data.trainSize} training examples, ${maxSteps} steps on ${backend}`,
 );
+if (lock.note) log.message(lock.note);
 const lossMean = new RunningMean(); // training loss since the last log line (HF logs its mean)
 const throughput = new Throughput();
 let schedulerStep = 0; // updates the learning-rate schedule has seen
@@ -139,6 +145,12 @@ for (let step = 1; step <= maxSteps; step++) {
   const batch = data.trainBatch(sampler.nextBatch());
   throughput.add(batch.x.size);
   const total = backward(batch, batch.items);
+
+  // diverged? A NaN or infinite loss or gradient norm stops the run here, before the update could
+  // write it into the weights: no checkpoint and no final model ever holds a non-finite value.
+  const values = await stepValues(total.loss, total.grads, null);
+  if (!isFiniteStep(values))
+    stopDiverged(step, values, outputDir, log, "the loss or the gradient norm is not finite");
 
   // update the parameters
   optimizer.step(total.grads, lr);

@@ -18,6 +18,7 @@ import {
   EpochSampler,
   fp16RoundWithGradient,
   linearWithWarmup,
+  lockOutputDir,
   LossScaler,
   modelContext,
   type NamedTensors,
@@ -27,6 +28,8 @@ import {
   scaleGradients,
   selectBackend,
   type StepGradients,
+  stepValues,
+  stopDiverged,
   Throughput,
   TrainingLog,
   writeModel,
@@ -78,6 +81,7 @@ const LOGGING_STEPS = 10;
 
 const flags = parseRunFlags(process.argv.slice(2), { resume: false });
 const outputDir = flags.outputDir ?? OUTPUT_DIR;
+const lock = lockOutputDir(outputDir); // one run per output folder: a second one is refused
 const backend = await selectBackend(flags.backend);
 
 // data: 2-digit sums written like "12+45=750$" (57: answer zero-padded to 3 digits, written least-significant digit first); only the answer and "$" are loss targets
@@ -161,6 +165,7 @@ const log = new TrainingLog({ outputDir, console: !flags.quiet, jsonl: true, max
 log.message(
   `${RUN_NAME}: ${parameterCount} parameters, ${data.trainSize} training examples, ${maxSteps} steps on ${backend}`,
 );
+if (lock.note) log.message(lock.note);
 const lossMean = new RunningMean(); // training loss since the last log line (HF logs its mean)
 const throughput = new Throughput();
 let schedulerStep = 0; // updates the learning-rate schedule has seen
@@ -186,11 +191,20 @@ for (let step = 1; step <= maxSteps; step++) {
   const finite = await allFinite(Object.values(total.grads));
 
   // update, unless a gradient overflowed: then skip both the update and the schedule's step (HF),
-  // and the scaler backs off; after LOSS_SCALE_GROWTH_INTERVAL good steps in a row it grows
+  // and the scaler backs off; after LOSS_SCALE_GROWTH_INTERVAL good steps in a row it grows. An
+  // overflow at the scale's floor, where backing off cannot help any more, stops the run as diverged.
   if (finite) {
     optimizer.step(total.grads, lr);
     schedulerStep++;
   } else {
+    if (scaler.atFloor())
+      stopDiverged(
+        step,
+        await stepValues(total.loss, total.grads),
+        outputDir,
+        log,
+        `gradients overflow even at the loss scale's floor (${scaler.scale})`,
+      );
     skippedSteps++;
   }
   scaler.update(!finite);

@@ -4,7 +4,7 @@
 // Run: npx tsx generated/save-steps-limit/train.ts [--max-steps N] [--output-dir DIR] [--backend auto|wasm|cpu|tensorflow] [--quiet] [--resume [CHECKPOINT_DIR]]
 //
 // It trains the model below on the data below with AdamW, in one loop whose every step runs in
-// this order: learning rate → forward/backward → update → log → save.
+// this order: learning rate → forward/backward → divergence check → update → log → save.
 // Everything decided by the spec is fixed in this file; only the flags above change at run time.
 import * as tf from "@tensorflow/tfjs";
 import {
@@ -16,8 +16,10 @@ import {
   disposeAll,
   EpochSampler,
   findResumeCheckpoint,
+  isFiniteStep,
   linearWithWarmup,
   loadCheckpoint,
+  lockOutputDir,
   modelContext,
   type NamedTensors,
   parseRunFlags,
@@ -27,6 +29,8 @@ import {
   saveCheckpoint,
   selectBackend,
   type StepGradients,
+  stepValues,
+  stopDiverged,
   Throughput,
   trainerState,
   TrainingLog,
@@ -77,6 +81,7 @@ const SAVE_TOTAL_LIMIT = 2;
 
 const flags = parseRunFlags(process.argv.slice(2), { resume: true });
 const outputDir = flags.outputDir ?? OUTPUT_DIR;
+const lock = lockOutputDir(outputDir); // one run per output folder: a second one is refused
 const backend = await selectBackend(flags.backend);
 
 // data: 2-digit sums written like "12+45=750$" (57: answer zero-padded to 3 digits, written least-significant digit first); only the answer and "$" are loss targets
@@ -148,6 +153,7 @@ const log = new TrainingLog({
 log.message(
   `${RUN_NAME}: ${parameterCount} parameters, ${data.trainSize} training examples, ${maxSteps} steps on ${backend}`,
 );
+if (lock.note) log.message(lock.note);
 const lossMean = new RunningMean(); // training loss since the last log line (HF logs its mean)
 const throughput = new Throughput();
 let schedulerStep = 0; // updates the learning-rate schedule has seen
@@ -197,6 +203,12 @@ for (let step = startStep; step <= maxSteps; step++) {
   const batch = data.trainBatch(sampler.nextBatch());
   throughput.add(batch.x.size);
   const total = backward(batch, batch.items);
+
+  // diverged? A NaN or infinite loss or gradient norm stops the run here, before the update could
+  // write it into the weights: no checkpoint and no final model ever holds a non-finite value.
+  const values = await stepValues(total.loss, total.grads, null);
+  if (!isFiniteStep(values))
+    stopDiverged(step, values, outputDir, log, "the loss or the gradient norm is not finite");
 
   // update the parameters
   optimizer.step(total.grads, lr);

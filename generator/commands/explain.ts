@@ -242,6 +242,12 @@ export function explainSpec(loaded: LoadedSpec, plan: TrainingPlan, programPath:
       code: "LossScaler, rounding of every gradient and the residual stream to binary16, one unscale and inf/NaN check per step; an overflowing step skips the update and the schedule; loss_scale and skipped_steps are logged",
     });
   } else off.push("fp16");
+  const divergence = plan.divergence;
+  on.push(
+    divergence.stopWhen === "non-finite loss or gradient norm"
+      ? { feature: "stop when diverged: a NaN or infinite loss or gradient norm ends the run (exit 65)", code: "one read of the step's loss and gradient norm before the update (stepValues); stopDiverged names the step and the last good checkpoint" }
+      : { feature: `stop when diverged: an fp16 overflow at the loss scale's floor (${divergence.floor === 2 ** -24 ? "2^-24" : short(divergence.floor)}) ends the run (exit 65)`, code: "scaler.atFloor() when a step overflows; stopDiverged names the step and the last good checkpoint" },
+  );
   const weightDecay = plan.optimizer.weightDecay.value;
   if (weightDecay > 0) on.push({ feature: `AdamW weight decay ${weightDecay}`, code: "decoupled weight decay in each AdamW update" });
   else off.push("weight decay");

@@ -24,6 +24,7 @@ function identifiers(code: string): Set<string> {
 /** Each feature: when the plan has it on, and identifiers that belong to it alone. */
 const FEATURES: { feature: string; on: (p: TrainingPlan) => boolean; names: string[] }[] = [
   { feature: "fp16", on: (p) => p.fp16 !== null, names: ["scaler", "skippedSteps", "skipped_steps", "LossScaler", "allFinite", "fp16RoundWithGradient", "roundGradientsToFp16", "scaleGradients", "finite", "loss_scale", "LOSS_SCALE_INIT"] },
+  { feature: "fp32 divergence check", on: (p) => p.divergence.stopWhen === "non-finite loss or gradient norm", names: ["isFiniteStep"] },
   { feature: "clipping", on: (p) => p.clipping !== null, names: ["gradNorm", "MAX_GRAD_NORM", "clipGradientsByGlobalNorm", "LatestValue", "grad_norm"] },
   { feature: "accumulation", on: (p) => p.batch.accumulation !== null, names: ["GRADIENT_ACCUMULATION_STEPS", "accumulate", "micro", "nextBatches"] },
   { feature: "evaluation", on: (p) => p.evaluation !== null, names: ["evaluate", "evaluateLoss", "EVAL_BATCH_SIZE", "eval_loss"] },
