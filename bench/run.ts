@@ -18,6 +18,8 @@
  *   tuning         tokens/s of the formulation `--tune` picks vs the fixed per-backend default
  *   model.fit      the generated program vs tfjs-layers' model.fit training the same tf.layers
  *                  network (bench/layers-model.ts) on the same data, batch and backend
+ *   soak           20,000 steps with saves every 500 and rotation: tensors, RSS and open file
+ *                  descriptors at the start and the end (bench/soak.ts)
  *
  * Options: --rounds N (default 3), --steps N (training steps per run, default 60),
  * --overhead-steps N (default 1000), --backend wasm|cpu (default wasm).
@@ -29,6 +31,7 @@ import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
 import { renderSpecs } from "../generator/generate.ts";
+import { formatSoak, soak } from "./soak.ts";
 import { AdamW, charTransformer, EpochSampler, fp16Round, saveCheckpoint, selectBackend, trainerState } from "../runtime/index.ts";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -292,7 +295,11 @@ const gen1 = await generatorMs(1);
 const gen20 = await generatorMs(20);
 console.log(`\ngenerator: ${gen1.toFixed(0)} ms for 1 spec, ${gen20.toFixed(0)} ms per spec for 20 (warm)`);
 
-const results = { date: new Date().toISOString(), backend: BACKEND, rounds: ROUNDS, steps: STEPS, accumulation, fp16, tuned, modelFit: fitResult, fp16RoundMsPer1M: roundMs, checkpoint: ckpt, overhead, leak, peakMatmulGflops: peak / 1e9, mfu: mfuRows, generatorMsPerSpec: { one: gen1, twenty: gen20 } };
+// --- soak: a long run with checkpoints and rotation (bench/soak.ts)
+const soakResult = await soak(20_000, BACKEND);
+console.log(`\n${formatSoak(soakResult)}`);
+
+const results = { date: new Date().toISOString(), soak: soakResult, backend: BACKEND, rounds: ROUNDS, steps: STEPS, accumulation, fp16, tuned, modelFit: fitResult, fp16RoundMsPer1M: roundMs, checkpoint: ckpt, overhead, leak, peakMatmulGflops: peak / 1e9, mfu: mfuRows, generatorMsPerSpec: { one: gen1, twenty: gen20 } };
 const file = join(ROOT, "bench", "results", `${results.date.slice(0, 19).replace(/:/g, "-")}.json`);
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`\nwrote ${file}`);

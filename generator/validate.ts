@@ -11,7 +11,7 @@ import { dirname, resolve } from "node:path";
 import { ARG_DEFAULTS, evalMetricName } from "./defaults.ts";
 import { ARGUMENTS, ARG_KEYS, type ArgName, type Argument, FP16_SCALER_ARGUMENTS, argument } from "./arguments.ts";
 import { ADDITION_METRICS, ADDITION_TOKENS, additionProblemCount, additionSequenceLength, additionSizes } from "../runtime/presets/addition.ts";
-import { TEXT_DEFAULTS, TEXT_METRICS } from "../runtime/presets/text.ts";
+import { TEXT_DEFAULTS, TEXT_METRICS, describeInvalidUtf8, findInvalidUtf8, textCharacterCount, textMinimumCharacters, textSplits } from "../runtime/presets/text.ts";
 import { inspectCallbackClass, moduleDefinesGenerate } from "./callback-classes.ts";
 import { type Diagnostic, didYouMean } from "./diagnostics.ts";
 import type { LoadedSpec } from "./load-spec.ts";
@@ -119,12 +119,13 @@ class Checker {
     return value;
   }
 
-  file(obj: Obj, key: string, path: string, what: string): void {
+  /** A path relative to the spec that must name a readable file; returns its absolute path when it does. */
+  file(obj: Obj, key: string, path: string, what: string): string | undefined {
     const value = obj[key];
     const at = `${path}.${key}`;
     if (typeof value !== "string" || value === "") {
       this.error(at, "E_TYPE", `${at} must be a path (relative to the spec file), got ${JSON.stringify(value)}.`);
-      return;
+      return undefined;
     }
     const absolute = resolve(dirname(this.spec.path), value);
     const wanted = what === "text file" ? "a UTF-8 text file" : `a ${what} (.ts)`;
@@ -135,10 +136,12 @@ class Checker {
     } else {
       try {
         accessSync(absolute, constants.R_OK);
+        return absolute;
       } catch (error) {
         this.error(at, "E_FILE", `${at}: ${what} ${JSON.stringify(value)} cannot be read (${(error as NodeJS.ErrnoException).code}); give it read permission (chmod +r ${JSON.stringify(absolute)}).`);
       }
     }
+    return undefined;
   }
 }
 
@@ -156,7 +159,8 @@ function validateModel(c: Checker, model: unknown): void {
   if (!isObject(model)) return c.error("model", "E_TYPE", `model must be an object: { preset: "char-transformer", ... }, { preset: "mlp", ... } or { module: "./my-model.ts" }.`);
   if ("module" in model) {
     c.keys(model, "model", ["module"]);
-    return c.file(model, "module", "model", "model module");
+    c.file(model, "module", "model", "model module");
+    return;
   }
   const preset = c.oneOf(model, "preset", "model", Object.keys(MODEL_KEYS));
   if (model.preset === undefined) c.error("model", "E_VALUE", `model needs "preset" ("char-transformer" or "mlp") or "module".`);
@@ -179,8 +183,58 @@ function validateModel(c: Checker, model: unknown): void {
   }
 }
 
+/**
+ * A text corpus the program can train on, read where generation reads it: valid UTF-8 (the first
+ * invalid sequence is reported with its line, column and bytes), not empty (0 bytes: a file of
+ * only whitespace is text, judged by its length like any other), and long enough for one window
+ * of sequenceLength + 1 characters in the training head and, when evalFraction > 0, in the
+ * held-out tail, without which runtime/data/text.ts stops at start (it checks the same again at
+ * run time, with the same functions of runtime/presets/text.ts). `evalFraction` is null when the
+ * spec's is invalid (reported already): then the sizes are not checked.
+ */
+function validateTextFile(c: Checker, data: Obj, model: Obj, absolute: string, evalFraction: number | null, sequenceLengthValid: boolean): void {
+  const at = "data.text";
+  const name = JSON.stringify(data.text);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(absolute);
+  } catch (error) {
+    return c.error(at, "E_FILE", `${at}: text file ${name} cannot be read (${(error as NodeJS.ErrnoException).code}); give it read permission (chmod +r ${JSON.stringify(absolute)}).`);
+  }
+  const invalid = findInvalidUtf8(bytes);
+  if (invalid) {
+    return c.error(at, "E_TEXT_UTF8", `${at}: text file ${name} is not valid UTF-8 (${JSON.stringify(absolute)}): ${describeInvalidUtf8(invalid)}. The program reads it as UTF-8: save it as UTF-8 (e.g. iconv -f <its encoding> -t UTF-8) or fix line ${invalid.line}.`);
+  }
+  // The sequence length the program will use (data.sequenceLength, else the model's contextLength, else the default).
+  const T = sequenceLengthValid ? dataSequenceLength(data, model) : null;
+  const sizes = T !== null && Number.isInteger(T) && T >= 1 && evalFraction !== null ? { T, evalFraction, minimum: textMinimumCharacters(evalFraction, T) } : null;
+  const perSplit = (s: { T: number; evalFraction: number }) => `one window of sequenceLength + 1 = ${s.T + 1} characters for training${s.evalFraction > 0 ? " and one for the held-out split" : ""}`;
+  if (bytes.length === 0) {
+    const need = sizes ? ` (at least ${sizes.minimum} characters: ${perSplit(sizes)})` : "";
+    return c.error(at, "E_TEXT_EMPTY", `${at}: text file ${name} is empty (0 bytes, ${JSON.stringify(absolute)}); the model learns from its characters: put the training text in it${need}, or point data.text at another file.`);
+  }
+  if (!sizes) return;
+  const characters = textCharacterCount(bytes);
+  const { trainWindows, evalWindows, evalCharacters } = textSplits(characters, sizes.evalFraction, sizes.T);
+  const from = data.sequenceLength !== undefined ? "data.sequenceLength" : typeof model.contextLength === "number" ? "the model's contextLength" : "the default";
+  const window = `one window of sequenceLength + 1 = ${sizes.T + 1} characters (sequenceLength ${sizes.T}: ${from})`;
+  if (trainWindows < 1) {
+    const split = evalCharacters > 0 ? `holding out the last ${evalCharacters} (evalFraction ${sizes.evalFraction}) leaves ${characters - evalCharacters} for training` : `none are held out, so all ${characters} are for training`;
+    return c.error(at, "E_TEXT_SHORT", `${at}: text file ${name} has ${characters} characters; ${split}: fewer than ${window}. Use a longer text (at least ${sizes.minimum} characters: ${perSplit(sizes)}) or a shorter data.sequenceLength.`);
+  }
+  if (sizes.evalFraction > 0 && evalWindows < 1) {
+    // The smallest evalFraction (in hundredths) that leaves one window in each split, if any does.
+    let raise: number | null = null;
+    for (let f = Math.ceil(((sizes.T + 1) / characters) * 100); f < 100 && raise === null; f++) {
+      const s = textSplits(characters, f / 100, sizes.T);
+      if (s.trainWindows >= 1 && s.evalWindows >= 1) raise = f / 100;
+    }
+    c.error(at, "E_TEXT_EVAL_SHORT", `${at}: the held-out split of text file ${name} is its last ${evalCharacters} of ${characters} characters (evalFraction ${sizes.evalFraction}), fewer than ${window}, so evaluation would have nothing to score and the program would stop at start. ${raise !== null ? `Raise data.evalFraction to ${raise}, use` : "Use"} a longer text (at least ${sizes.minimum} characters), or set data.evalFraction: 0 to hold nothing out (and evalStrategy "no").`);
+  }
+}
+
 /** Returns whether the data has a held-out split (null: unknown, a user module). */
-function validateData(c: Checker, data: unknown): boolean | null {
+function validateData(c: Checker, data: unknown, model: Obj = {}): boolean | null {
   if (!isObject(data)) {
     c.error("data", "E_TYPE", `data must be an object: { preset: "addition", digits }, { text: "corpus.txt" } or { module: "./my-data.ts" }.`);
     return null;
@@ -192,9 +246,13 @@ function validateData(c: Checker, data: unknown): boolean | null {
   }
   if ("text" in data) {
     c.keys(data, "data", TEXT_KEYS);
-    c.file(data, "text", "data", "text file");
+    const absolute = c.file(data, "text", "data", "text file");
     const fraction = c.number(data, "evalFraction", "data", { min: 0, maxExclusive: 1 });
-    c.number(data, "sequenceLength", "data", { integer: true, min: 1 });
+    const sequenceLength = c.number(data, "sequenceLength", "data", { integer: true, min: 1 });
+    if (absolute) {
+      const evalFraction = fraction ?? (data.evalFraction === undefined ? TEXT_DEFAULTS.evalFraction : null);
+      validateTextFile(c, data, model, absolute, evalFraction, data.sequenceLength === undefined || sequenceLength !== undefined);
+    }
     return (fraction ?? TEXT_DEFAULTS.evalFraction) > 0;
   }
   const preset = c.oneOf(data, "preset", "data", Object.keys(DATA_KEYS));
@@ -370,7 +428,7 @@ export function validateSpec(spec: LoadedSpec): Diagnostic[] {
     c.error("name", "E_NAME", `name ${JSON.stringify(value.name)} must be a slug (lowercase letters, digits and single dashes, e.g. "my-run"): it becomes the folder generated/<name>/.`);
   }
   if (value.model !== undefined) validateModel(c, value.model);
-  const hasEvalData = value.data !== undefined ? validateData(c, value.data) : null;
+  const hasEvalData = value.data !== undefined ? validateData(c, value.data, isObject(value.model) ? value.model : {}) : null;
   if (value.args !== undefined) validateArgs(c, value.args, hasEvalData, isObject(value.data) ? value.data : {});
   if (value.callbacks !== undefined) validateCallbacks(c, spec, value);
   if (isObject(value.model) && isObject(value.data) && value.model.preset === "char-transformer" && typeof value.model.contextLength === "number") {

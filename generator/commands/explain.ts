@@ -15,12 +15,12 @@
  */
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { charTransformerShapes, mlpShapes, textSplits, type ParameterShape } from "../../runtime/presets/index.ts";
+import { textSplits } from "../../runtime/presets/index.ts";
 import { constantWithWarmup, cosineWithWarmup, linearWithWarmup } from "../../runtime/schedule.ts";
 import { UsageError } from "../diagnostics.ts";
 import type { LoadedSpec } from "../load-spec.ts";
 import type { Cadence, Setting, TrainingPlan } from "../plan.ts";
-import { optimizerShapes, parameterCount, safetensorsBytes } from "./model-size.ts";
+import { modelShapes, optimizerShapes, parameterCount, safetensorsBytes } from "./model-size.ts";
 import { bytes, count, parseFlags, planSpec, reportDiagnostics, short } from "./shared.ts";
 
 const USAGE = "gen-trainer explain <spec.ts> [--json] [--out-dir DIR]";
@@ -84,10 +84,8 @@ function dataFacts(plan: TrainingPlan, loaded: LoadedSpec): DataFacts {
     const fraction = data.evalFraction.value;
     // Code points, as the runtime reads them (Array.from).
     const characters = Array.from(readFileSync(resolve(dirname(loaded.path), data.source), "utf8")).length;
-    const { trainWindows: train, evalWindows: held, evalCharacters } = textSplits(characters, fraction, T);
-    const warnings: string[] = [];
-    if (train < 1) warnings.push(`data.text ${data.source} has ${count(characters - evalCharacters)} training characters, not more than sequenceLength (${T}): the program will stop at start. Use a longer text or a shorter data.sequenceLength.`);
-    if (fraction > 0 && held < 1) warnings.push(`the held-out ${count(evalCharacters)} characters of ${data.source} are fewer than sequenceLength + 1 (${T + 1}): the program will stop at start. Raise data.evalFraction or use a longer text.`);
+    const { trainWindows: train, evalWindows: held } = textSplits(characters, fraction, T);
+    // Validation has already refused a corpus too short for one window per split.
     return {
       kind: "text",
       description: `characters of ${data.source} (${count(characters)} characters, vocabulary ${data.vocabularySize}): ${count(train)} training windows of ${T}, ${count(held)} held out (the last ${short(fraction * 100)}%)`,
@@ -95,7 +93,7 @@ function dataFacts(plan: TrainingPlan, loaded: LoadedSpec): DataFacts {
       held,
       sequenceLength: T,
       vocab: data.vocabularySize,
-      warnings,
+      warnings: [],
     };
   }
   const train = data.trainExamples.value;
@@ -118,14 +116,6 @@ function modelDescription(plan: TrainingPlan): { kind: string; description: stri
     return { kind: "char-transformer", description: `char-transformer: dModel ${m.dModel.value}, ${m.layers.value} layer${m.layers.value === 1 ? "" : "s"}, ${m.heads.value} heads, contextLength ${m.contextLength.value}` };
   }
   return { kind: "mlp", description: `mlp: hidden [${m.hidden.value.join(", ")}], window ${m.window.value}, embedding ${m.embedding.value}` };
-}
-
-/** The parameter shapes of a built-in model (the preset's own description); null for a module. */
-function modelShapes(plan: TrainingPlan, vocab: number): ParameterShape[] | null {
-  const m = plan.model;
-  if (m.kind === "char-transformer") return charTransformerShapes({ dModel: m.dModel.value, layers: m.layers.value, heads: m.heads.value, contextLength: m.contextLength.value }, vocab);
-  if (m.kind === "mlp") return mlpShapes({ hidden: m.hidden.value, window: m.window.value, embedding: m.embedding.value }, vocab);
-  return null;
 }
 
 /** " (HF default)" after a value the spec left out. */
@@ -173,7 +163,7 @@ export function explainSpec(loaded: LoadedSpec, plan: TrainingPlan, programPath:
   const data = dataFacts(plan, loaded);
   warnings.push(...data.warnings);
   const model = modelDescription(plan);
-  const shapes = data.vocab !== null ? modelShapes(plan, data.vocab) : null;
+  const shapes = data.vocab !== null ? modelShapes(plan.model, data.vocab) : null;
   const parameters = shapes ? parameterCount(shapes) : null;
 
   // --- batch and length (runtime/sampler.ts: a step takes up to k batches and never spans two epochs)

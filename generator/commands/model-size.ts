@@ -1,6 +1,6 @@
 /**
  * generator/commands/model-size.ts — the parameters of the built-in models and the size of what
- * a run writes, computed from the spec without running TensorFlow.js.
+ * a run writes, computed from the plan without running TensorFlow.js.
  *
  * The shapes are runtime/presets/char-transformer.ts's and mlp.ts's, from which the models'
  * createParameters() take their names, order and shapes (test/generator/commands.test.ts checks
@@ -8,18 +8,17 @@
  * an 8-byte length, the compact JSON header padded to a multiple of 8, then 4 bytes per float32
  * value.
  */
-import { ADDITION_TOKENS } from "../../runtime/presets/addition.ts";
 import { charTransformerShapes, type ParameterShape } from "../../runtime/presets/char-transformer.ts";
 import { mlpShapes } from "../../runtime/presets/mlp.ts";
-import type { ModelSpec } from "../spec-types.ts";
+import type { ModelPlan } from "../plan.ts";
 
 export { charTransformerShapes, mlpShapes, type ParameterShape };
 
-/** The shapes of a built-in model; null for a user module (known only when it runs). */
-export function modelShapes(model: ModelSpec, vocab: number): ParameterShape[] | null {
-  if ("module" in model) return null;
-  if (model.preset === "char-transformer") return charTransformerShapes(model, vocab);
-  return mlpShapes(model, vocab);
+/** The parameter shapes of a planned built-in model; null for a user module (known only when it runs). */
+export function modelShapes(m: ModelPlan, vocab: number): ParameterShape[] | null {
+  if (m.kind === "char-transformer") return charTransformerShapes({ dModel: m.dModel.value, layers: m.layers.value, heads: m.heads.value, contextLength: m.contextLength.value }, vocab);
+  if (m.kind === "mlp") return mlpShapes({ hidden: m.hidden.value, window: m.window.value, embedding: m.embedding.value }, vocab);
+  return null;
 }
 
 export function parameterCount(shapes: readonly ParameterShape[]): number {
@@ -47,5 +46,3 @@ export function optimizerShapes(shapes: readonly ParameterShape[]): ParameterSha
   ]);
 }
 
-/** Size of runtime/presets/addition.ts ADDITION_TOKENS: the digits, "+", "=", "$" (end) and "_" (padding). */
-export const ADDITION_VOCABULARY = ADDITION_TOKENS.length;

@@ -12,7 +12,7 @@ import { UserError } from "../user-error.ts";
 import type { DatasetDefinition } from "../types.ts";
 import { charVocabulary } from "./vocabulary.ts";
 import { sequenceBatch } from "./sequence-batch.ts";
-import { textSplits } from "../presets/text.ts";
+import { describeInvalidUtf8, findInvalidUtf8, textSplits } from "../presets/text.ts";
 
 export interface TextConfig {
   /** Path of the UTF-8 corpus. */
@@ -23,12 +23,22 @@ export interface TextConfig {
 
 export function textData(config: TextConfig): DatasetDefinition {
   const { path, evalFraction, sequenceLength: T } = config;
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, "utf8");
+    bytes = readFileSync(path);
   } catch (error) {
     throw new UserError(`text data: cannot read ${path}: ${(error as Error).message}`);
   }
+  // The file may have changed since generation (which checked the same): a broken file stops here,
+  // before any training, rather than training on U+FFFD replacement characters.
+  const invalid = findInvalidUtf8(bytes);
+  if (invalid) {
+    throw new UserError(`text data: ${path} is not valid UTF-8: ${describeInvalidUtf8(invalid)}. Save it as UTF-8 (e.g. iconv -f <its encoding> -t UTF-8) or fix that line.`);
+  }
+  if (bytes.length === 0) {
+    throw new UserError(`text data: ${path} is empty (0 bytes); put the training text in it (at least sequenceLength + 1 = ${T + 1} characters per split).`);
+  }
+  const text = bytes.toString("utf8");
   const chars = [...new Set(Array.from(text))].sort();
   const vocabulary = charVocabulary(chars);
   const ids = vocabulary.encode(text);

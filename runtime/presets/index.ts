@@ -17,6 +17,6 @@ export {
   additionText,
   type AdditionFormat,
 } from "./addition.ts";
-export { TEXT_DEFAULTS, TEXT_METRICS, textSplits } from "./text.ts";
+export { TEXT_DEFAULTS, TEXT_METRICS, describeInvalidUtf8, findInvalidUtf8, textCharacterCount, textMinimumCharacters, textSplits, type InvalidUtf8 } from "./text.ts";
 export { charTransformerShapes, type CharTransformerShapeConfig, type ParameterShape } from "./char-transformer.ts";
 export { MLP_DEFAULTS, mlpShapes, type MlpShapeConfig } from "./mlp.ts";

@@ -51,6 +51,13 @@ function at(text: string, needle: string): string {
   return `${before.length}:${before[before.length - 1]!.length + 1}`;
 }
 
+/** Writes a text corpus next to the specs; returns its name, as a spec's data.text gives it. */
+function corpus(content: string | Uint8Array): string {
+  const name = `corpus-${process.pid}-${counter++}.txt`;
+  writeFileSync(join(DIR, name), content);
+  return name;
+}
+
 async function expectOne(parts: Parts, needle: string, code: string, message: RegExp): Promise<void> {
   const text = specText(parts);
   const found = await diagnose(text);
@@ -133,6 +140,49 @@ describe("spec validation", () => {
 
   it("a missing text file names the file and where it was looked for", async () => {
     await expectOne({ data: `{ text: "missing.txt" }` }, "text:", "E_FILE", /text file "missing.txt" not found/);
+  });
+
+  // The default model's contextLength (9) is the text's sequenceLength: a window is 10 characters.
+  it("a text file with an invalid UTF-8 byte names the file, its line, column, byte and how to fix it", async () => {
+    const lines = ["the first line", "the second line", "the third line", "the fourth line"].map((l) => `${l}\n`).join("");
+    const name = corpus(Buffer.concat([Buffer.from(lines), Buffer.from([0x63, 0x61, 0x66, 0xe9]), Buffer.from(" au lait\nthe sixth line\n".repeat(4))]));
+    const offset = Buffer.byteLength(lines) + 3;
+    await expectOne(
+      { data: `{ text: "${name}" }` },
+      "text:",
+      "E_TEXT_UTF8",
+      new RegExp(`data\\.text: text file "${name}" is not valid UTF-8 \\(".*${name}"\\): line 5, column 4 \\(byte offset ${offset}\\): 0xE9 starts a 3-byte sequence but is followed by 0x20, not a continuation byte \\(0x80-0xBF\\); in Latin-1/Windows-1252, 0xE9 is "é"\\. .*save it as UTF-8 .*or fix line 5\\.$`),
+    );
+  });
+
+  it("valid multi-byte UTF-8 (Korean, emoji) is accepted", async () => {
+    const name = corpus("안녕하세요, 세계! 🙂 잘 지내요?\n".repeat(20));
+    expect(await diagnose(specText({ data: `{ text: "${name}" }` }))).toEqual([]);
+  });
+
+  it("an empty text file (0 bytes) says what it needs", async () => {
+    const name = corpus("");
+    await expectOne({ data: `{ text: "${name}" }` }, "text:", "E_TEXT_EMPTY", new RegExp(`text file "${name}" is empty \\(0 bytes, ".*${name}"\\); .*put the training text in it \\(at least 100 characters: one window of sequenceLength \\+ 1 = 10 characters for training and one for the held-out split\\)`));
+  });
+
+  it("a text too short for one training sequence", async () => {
+    const name = corpus("abcde");
+    await expectOne(
+      { data: `{ text: "${name}", evalFraction: 0 }` },
+      "text:",
+      "E_TEXT_SHORT",
+      /has 5 characters; none are held out, so all 5 are for training: fewer than one window of sequenceLength \+ 1 = 10 characters \(sequenceLength 9: the model's contextLength\)\. Use a longer text \(at least 10 characters: .*\) or a shorter data\.sequenceLength\./,
+    );
+  });
+
+  it("a held-out split too short for one sequence", async () => {
+    const name = corpus("abcdefghij".repeat(5));
+    await expectOne(
+      { data: `{ text: "${name}", evalFraction: 0.1 }` },
+      "text:",
+      "E_TEXT_EVAL_SHORT",
+      /the held-out split of text file ".*" is its last 5 of 50 characters \(evalFraction 0\.1\), fewer than one window of sequenceLength \+ 1 = 10 characters .*Raise data\.evalFraction to 0\.2, use a longer text \(at least 100 characters\), or set data\.evalFraction: 0/,
+    );
   });
 
   it("a missing model module", async () => {
