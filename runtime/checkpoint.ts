@@ -32,7 +32,7 @@ import type { AdamW } from "./optimizer.ts";
 import { EpochSampler, type SamplerState } from "./sampler.ts";
 import { readSafetensorsFile, SafetensorsError, type SafetensorsTensor, writeSafetensorsFile } from "./safetensors.ts";
 import { checkpointProblem, MARKER } from "./checkpoint-marker.ts";
-import { sortedJson, writeFileDurable } from "./files.ts";
+import { removeQuietly, sortedJson, writeFailure, writeFileDurable } from "./files.ts";
 import type { TrainerState } from "./trainer-state.ts";
 import type { NamedParams } from "./types.ts";
 import { UserError } from "./user-error.ts";
@@ -90,32 +90,57 @@ export function removeTemporaryCheckpoints(outputDir: string): string[] {
   return removed;
 }
 
-/** Writes checkpoint-<step> atomically; returns its path. */
+/**
+ * Writes checkpoint-<step> atomically; returns its path. A write that fails (a full disk) removes
+ * the temporary folder (if it can: otherwise the next save or resume does), leaves every earlier
+ * checkpoint as it was, and throws a UserError (exit code 74) naming the file and the last
+ * complete checkpoint to resume from.
+ */
 export async function saveCheckpoint(outputDir: string, step: number, contents: CheckpointContents): Promise<string> {
-  mkdirSync(outputDir, { recursive: true });
-  removeTemporaryCheckpoints(outputDir);
   const final = join(outputDir, `checkpoint-${step}`);
   const temporary = join(outputDir, `.checkpoint-${step}.tmp-${process.pid}`);
-  mkdirSync(temporary);
-  const files: Record<string, number> = {};
-  await writeSafetensorsFile(join(temporary, "model.safetensors"), contents.params, { format: "pt" });
-  if (contents.optimizer) {
-    await writeSafetensorsFile(join(temporary, "optimizer.safetensors"), contents.optimizer.stateTensors(), { step: String(contents.optimizer.stepCount) });
-  }
-  files["trainer_state.json"] = await writeFileDurable(join(temporary, "trainer_state.json"), sortedJson(contents.trainerState));
-  if (contents.resume) files["resume_state.json"] = await writeFileDurable(join(temporary, "resume_state.json"), sortedJson(contents.resume));
-  for (const name of ["model.safetensors", "optimizer.safetensors"]) {
-    if (existsSync(join(temporary, name))) files[name] = statSync(join(temporary, name)).size;
-  }
-  await writeFileDurable(join(temporary, MARKER), sortedJson({ global_step: step, files }));
-  if (existsSync(final)) {
-    // Saving a step again (a run resumed from an older checkpoint): swap the old one out first.
-    const old = `${temporary}-old`;
-    renameSync(final, old);
-    renameSync(temporary, final);
-    rmSync(old, { recursive: true, force: true });
-  } else {
-    renameSync(temporary, final);
+  let writing = outputDir; // what is being written, for the message if it fails
+  try {
+    mkdirSync(outputDir, { recursive: true });
+    removeTemporaryCheckpoints(outputDir);
+    writing = temporary;
+    mkdirSync(temporary);
+    const files: Record<string, number> = {};
+    writing = join(temporary, "model.safetensors");
+    await writeSafetensorsFile(writing, contents.params, { format: "pt" });
+    if (contents.optimizer) {
+      writing = join(temporary, "optimizer.safetensors");
+      await writeSafetensorsFile(writing, contents.optimizer.stateTensors(), { step: String(contents.optimizer.stepCount) });
+    }
+    writing = join(temporary, "trainer_state.json");
+    files["trainer_state.json"] = await writeFileDurable(writing, sortedJson(contents.trainerState));
+    if (contents.resume) {
+      writing = join(temporary, "resume_state.json");
+      files["resume_state.json"] = await writeFileDurable(writing, sortedJson(contents.resume));
+    }
+    for (const name of ["model.safetensors", "optimizer.safetensors"]) {
+      if (existsSync(join(temporary, name))) files[name] = statSync(join(temporary, name)).size;
+    }
+    writing = join(temporary, MARKER);
+    await writeFileDurable(writing, sortedJson({ global_step: step, files }));
+    writing = final;
+    if (existsSync(final)) {
+      // Saving a step again (a run resumed from an older checkpoint): swap the old one out first.
+      const old = `${temporary}-old`;
+      renameSync(final, old);
+      try {
+        renameSync(temporary, final);
+      } catch (error) {
+        renameSync(old, final);
+        throw error;
+      }
+      removeQuietly(old); // if it stays, the next save or resume removes it
+    } else {
+      renameSync(temporary, final);
+    }
+  } catch (error) {
+    if (existsSync(temporary)) removeQuietly(temporary);
+    throw writeFailure(writing, error, outputDir, `cannot save checkpoint ${final}: writing ${writing} failed`);
   }
   return final;
 }
@@ -157,8 +182,12 @@ export function rotateCheckpoints(outputDir: string, limit: number, protectedDir
     if (keep.has(resolve(c.dir))) continue;
     // Renamed first (atomic), so that a kill during the removal leaves no torn checkpoint-<step>.
     const doomed = join(outputDir, `.checkpoint-${c.step}.tmp-${process.pid}-deleted`);
-    renameSync(c.dir, doomed);
-    rmSync(doomed, { recursive: true, force: true });
+    try {
+      renameSync(c.dir, doomed);
+      rmSync(doomed, { recursive: true, force: true });
+    } catch (error) {
+      throw writeFailure(c.dir, error, outputDir, `cannot delete ${c.dir} (an old checkpoint past saveTotalLimit)`);
+    }
     deleted.push(c.dir);
   }
   return deleted;

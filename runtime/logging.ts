@@ -7,12 +7,18 @@
  *   - "console": on a terminal, one live progress bar redrawn in place as steps go by
  *                (step/total, the latest loss, lr and tokens/s, ETA) with the other events
  *                scrolling above it; when stdout is not a TTY, one plain line per event.
+ * Each line of metrics.jsonl is appended whole, in one write (cut back if it fails part-way), so
+ * the file never ends in a torn line; a log opened to append drops a torn tail that a kill or an
+ * older program left. A failed write (a full disk) stops the run with a UserError (exit code 74)
+ * naming the file and the last complete checkpoint.
  * With GEN_TRAINER_TRACE_TENSORS=1 in the environment, each train entry also records
- * num_tensors (tf.memory().numTensors) and rss_mb: the leak checks of the tests and the bench.
+ * num_tensors (tf.memory().numTensors), rss_mb and open_fds (Linux): the leak checks of the tests
+ * and the bench.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
+import { appendWhole, dropTornTail, removeQuietly, writeFailure } from "./files.ts";
 
 export type LogValue = number | string;
 export type LogEntry = Record<string, LogValue>;
@@ -52,9 +58,15 @@ export class TrainingLog {
   private readonly traceTensors = process.env.GEN_TRAINER_TRACE_TENSORS === "1";
 
   constructor(private readonly config: TrainingLogConfig) {
-    mkdirSync(config.outputDir, { recursive: true });
     this.jsonlPath = join(config.outputDir, "metrics.jsonl");
-    if (config.jsonl && !config.append) writeFileSync(this.jsonlPath, "");
+    try {
+      mkdirSync(config.outputDir, { recursive: true });
+      if (config.jsonl && !config.append) writeFileSync(this.jsonlPath, "");
+      // A resumed run appends: first drop a last line torn by a kill or a full disk.
+      else if (config.jsonl) dropTornTail(this.jsonlPath);
+    } catch (error) {
+      throw writeFailure(this.jsonlPath, error, config.outputDir);
+    }
   }
 
   /**
@@ -65,7 +77,8 @@ export class TrainingLog {
     this.history.splice(0, this.history.length, ...history);
     this.startStep = step;
     if (!this.config.jsonl || !existsSync(this.jsonlPath)) return;
-    const kept = readFileSync(this.jsonlPath, "utf8")
+    const text = readFileSync(this.jsonlPath, "utf8");
+    const kept = text
       .split("\n")
       .filter((line) => {
         if (!line) return false;
@@ -74,8 +87,21 @@ export class TrainingLog {
         } catch {
           return false; // a line torn by the kill
         }
-      });
-    writeFileSync(this.jsonlPath, kept.map((line) => `${line}\n`).join(""));
+      })
+      .map((line) => `${line}\n`)
+      .join("");
+    const temporary = `${this.jsonlPath}.tmp-${process.pid}`;
+    try {
+      // Usually the kept lines are the file's beginning: cutting needs no space (a full disk).
+      if (text.startsWith(kept)) truncateSync(this.jsonlPath, Buffer.byteLength(kept));
+      else {
+        writeFileSync(temporary, kept);
+        renameSync(temporary, this.jsonlPath);
+      }
+    } catch (error) {
+      removeQuietly(temporary);
+      throw writeFailure(this.jsonlPath, error, this.config.outputDir);
+    }
   }
 
   /** Tells the ETA where this process started (a resumed run starts mid-way). */
@@ -89,6 +115,7 @@ export class TrainingLog {
     if (this.traceTensors) {
       entry.num_tensors = tf.memory().numTensors;
       entry.rss_mb = Math.round(process.memoryUsage().rss / 1e6);
+      if (existsSync("/proc/self/fd")) entry.open_fds = readdirSync("/proc/self/fd").length;
     }
     this.history.push(entry);
     this.write("train", entry);
@@ -141,7 +168,7 @@ export class TrainingLog {
 
   /** Any other event (sample, save): metrics.jsonl only, plus an optional console line. */
   event(type: string, step: number, fields: Record<string, unknown>, consoleLine?: string): void {
-    if (this.config.jsonl) appendFileSync(this.jsonlPath, `${JSON.stringify({ type, step, ...fields })}\n`);
+    if (this.config.jsonl) this.append(`${JSON.stringify({ type, step, ...fields })}\n`);
     if (consoleLine !== undefined && this.config.console) this.print(consoleLine, false);
   }
 
@@ -160,7 +187,17 @@ export class TrainingLog {
   }
 
   private write(type: string, entry: LogEntry): void {
-    if (this.config.jsonl) appendFileSync(this.jsonlPath, `${JSON.stringify({ type, ...entry })}\n`);
+    if (this.config.jsonl) this.append(`${JSON.stringify({ type, ...entry })}\n`);
+  }
+
+  /** Appends one whole line to metrics.jsonl (nothing of it if the write fails). */
+  private append(line: string): void {
+    try {
+      appendWhole(this.jsonlPath, line);
+    } catch (error) {
+      this.close();
+      throw writeFailure(this.jsonlPath, error, this.config.outputDir);
+    }
   }
 
   private print(line: string, progress: boolean): void {

@@ -6,19 +6,28 @@
  */
 import { mkdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
-import { removeStaleTemporaries } from "./files.ts";
+import { removeQuietly, removeStaleTemporaries, writeFailure } from "./files.ts";
 import { writeSafetensorsFile } from "./safetensors.ts";
 import { UserError } from "./user-error.ts";
 import type { DatasetDefinition, ModelContext, NamedParams } from "./types.ts";
 
-/** Writes <dir>/model.safetensors atomically (temporary file, fsync, rename). */
+/**
+ * Writes <dir>/model.safetensors atomically (temporary file, fsync, rename). A failed write (a
+ * full disk) removes the temporary file, keeps any older model.safetensors, and throws a
+ * UserError (exit code 74) naming the file and the last complete checkpoint in `dir`.
+ */
 export async function writeModel(dir: string, params: NamedParams): Promise<void> {
-  mkdirSync(dir, { recursive: true });
   const path = join(dir, "model.safetensors");
-  removeStaleTemporaries(path);
   const temporary = `${path}.tmp-${process.pid}`;
-  await writeSafetensorsFile(temporary, params, { format: "pt" });
-  renameSync(temporary, path);
+  try {
+    mkdirSync(dir, { recursive: true });
+    removeStaleTemporaries(path);
+    await writeSafetensorsFile(temporary, params, { format: "pt" });
+    renameSync(temporary, path);
+  } catch (error) {
+    removeQuietly(temporary);
+    throw writeFailure(path, error, dir);
+  }
 }
 
 /** The vocabulary size and sequence length a built-in model needs from its data. */

@@ -9,7 +9,7 @@
  * just works; a lock from another host cannot be checked and is never taken over. The lock is
  * removed when the program exits (normally, on an error, or on CTRL-C).
  */
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { UserError } from "./user-error.ts";
@@ -66,7 +66,7 @@ function create(path: string, holder: LockHolder): boolean {
 
 /** Takes the output folder's lock (creating the folder), or throws a UserError naming the holder. */
 export function lockOutputDir(outputDir: string): RunLock {
-  mkdirSync(outputDir, { recursive: true });
+  const created = mkdirSync(outputDir, { recursive: true }); // the first folder it made, if any
   const path = join(outputDir, LOCK_FILE);
   const me: LockHolder = { pid: process.pid, host: hostname(), started: new Date().toISOString() };
   let note: string | null = null;
@@ -87,8 +87,11 @@ export function lockOutputDir(outputDir: string): RunLock {
   }
   // Released at exit, whatever the cause (process.exit included); kill -9 leaves it, and the
   // next run takes it over as above.
+  // A run that wrote nothing else (e.g. --resume with no checkpoint) leaves no folder behind.
   process.on("exit", () => {
-    if (readHolder(path)?.pid === me.pid) rmSync(path, { force: true });
+    if (readHolder(path)?.pid !== me.pid) return;
+    rmSync(path, { force: true });
+    if (created !== undefined && readdirSync(outputDir).length === 0) rmSync(created, { recursive: true, force: true });
   });
   return { path, note };
 }

@@ -18,7 +18,7 @@
  * validates and throws SafetensorsError naming the file, the problem and, where possible, the fix.
  * Writing is deterministic: tensors in the given key order, compact JSON, __metadata__ first.
  */
-import { open, readFile } from "node:fs/promises";
+import { open, readFile, rm } from "node:fs/promises";
 import type * as tf from "@tensorflow/tfjs";
 import type { NamedTensors } from "./types.ts";
 
@@ -236,7 +236,9 @@ function dtypeOf(name: string, t: tf.Tensor): SafetensorsDtype {
 
 /**
  * Writes tensors to `path` and fsyncs before closing, so that a following rename (done by the
- * caller, for atomic replacement) never exposes a half-written file after a crash.
+ * caller, for atomic replacement) never exposes a half-written file after a crash. A write that
+ * fails (a full disk: ENOSPC) removes the partial file and throws the system error, which the
+ * callers turn into a message naming the file (see writeFailure in files.ts).
  */
 export async function writeSafetensorsFile(path: string, tensors: NamedTensors, metadata?: Record<string, string>): Promise<void> {
   const bytes = encodeSafetensors(await tensorsToRecord(tensors), metadata);
@@ -244,9 +246,12 @@ export async function writeSafetensorsFile(path: string, tensors: NamedTensors, 
   try {
     await handle.writeFile(bytes);
     await handle.sync();
-  } finally {
-    await handle.close();
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    await rm(path, { force: true }).catch(() => undefined);
+    throw error;
   }
+  await handle.close();
 }
 
 /** Reads and validates a safetensors file; any problem (including a missing file) is a SafetensorsError. */

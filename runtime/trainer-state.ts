@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import type { LogEntry } from "./logging.ts";
-import { sortedJson, writeFileAtomic } from "./files.ts";
+import { sortedJson, writeFailure, writeFileAtomic } from "./files.ts";
 
 export interface TrainerState {
   global_step: number;
@@ -28,7 +28,15 @@ export function trainerState(fields: Required & Partial<TrainerState>): TrainerS
   return { best_metric: null, best_model_checkpoint: null, best_global_step: null, skipped_steps: 0, stateful_callbacks: {}, ...fields };
 }
 
-/** Writes <dir>/trainer_state.json atomically. */
+/**
+ * Writes <dir>/trainer_state.json atomically. A failed write (a full disk) keeps any older file
+ * and throws a UserError (exit code 74) naming it and the last complete checkpoint in `dir`.
+ */
 export async function writeTrainerState(dir: string, fields: Required & Partial<TrainerState>): Promise<void> {
-  await writeFileAtomic(join(dir, "trainer_state.json"), sortedJson(trainerState(fields)));
+  const path = join(dir, "trainer_state.json");
+  try {
+    await writeFileAtomic(path, sortedJson(trainerState(fields)));
+  } catch (error) {
+    throw writeFailure(path, error, dir);
+  }
 }

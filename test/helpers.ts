@@ -3,9 +3,10 @@
  * running a generated program in a child process.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { it } from "vitest";
 import { formatDiagnostic } from "../generator/diagnostics.ts";
 import { type GeneratedProgram, renderSpecs } from "../generator/generate.ts";
 
@@ -97,4 +98,39 @@ export function readJsonl(path: string): Record<string, unknown>[] {
     .split("\n")
     .filter(Boolean)
     .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/**
+ * Mounts a tmpfs of `size` (mount's syntax: "256k") on a new temporary folder, for tests of a
+ * full disk; `skip` says why it could not (not Linux, not root, mount refused), else null.
+ */
+export function mountTmpfs(size: string, prefix: string): { dir: string; skip: string | null } {
+  const dir = tempDir(prefix);
+  if (process.platform !== "linux") return { dir, skip: `tmpfs mounts need Linux (this is ${process.platform})` };
+  if (process.getuid?.() !== 0) return { dir, skip: "mounting a tmpfs needs root" };
+  const result = spawnSync("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir], { encoding: "utf8" });
+  if (result.error || result.status !== 0) return { dir, skip: `mount -t tmpfs was refused: ${(result.error?.message ?? result.stderr).trim()}` };
+  return { dir, skip: null };
+}
+
+/** Unmounts what mountTmpfs mounted (if it did) and removes the folder. */
+export function unmountTmpfs(mount: { dir: string; skip: string | null }): void {
+  if (mount.skip === null) spawnSync("umount", [mount.dir]);
+  rmSync(mount.dir, { recursive: true, force: true });
+}
+
+/**
+ * `it` for tests that need the tmpfs: where it could not be mounted they are skipped with the
+ * reason in their name — except when CI is set, where they must run, and fail with the reason.
+ */
+export function itOnTmpfs(skip: string | null): (name: string, body: () => Promise<void> | void, timeout?: number) => void {
+  return (name, body, timeout) => {
+    if (skip !== null && process.env.CI) {
+      it(name, () => {
+        throw new Error(`CI is set, so this test must run, but ${skip}`);
+      });
+      return;
+    }
+    it.skipIf(skip !== null)(skip === null ? name : `${name} (skipped: ${skip})`, body, timeout);
+  };
 }
