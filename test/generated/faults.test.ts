@@ -90,7 +90,7 @@ describe("one run per output folder", () => {
     const out = tempDir();
     const first = spawn(process.execPath, ["--import", "tsx", path("long-run"), "--output-dir", out, "--backend", "cpu", "--quiet"], { cwd: ROOT });
     try {
-      const deadline = Date.now() + 120_000;
+      const deadline = Date.now() + 240_000;
       while (!existsSync(join(out, "checkpoint-2")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       expect(existsSync(join(out, "checkpoint-2"))).toBe(true);
       const second = runProgram(path("long-run"), ["--output-dir", out, "--backend", "cpu", "--quiet", "--resume"]);
@@ -109,7 +109,7 @@ describe("one run per output folder", () => {
     expect(resumed.stdout).toContain(`took over the lock of pid ${first.pid}`);
     expect(resumed.stdout).toMatch(/resumed from .*checkpoint-\d+ at step \d+/);
     expect(existsSync(join(out, "run.lock"))).toBe(false); // released at exit
-  });
+  }, 400_000);
 
   it("a lock from another host is never taken over", () => {
     const out = tempDir();

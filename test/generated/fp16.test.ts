@@ -336,6 +336,7 @@ function diffHunks(before: string[], after: string[]): { removed: number[]; adde
 }
 
 const FP16_WORDS = /scaler|fp16|loss_scale|loss scale|finite|skipped|binary16|unscale|overflow/i;
+const FP32_DIVERGENCE_CHECK = /\b(stepValues|isFiniteStep)\b|^stopDiverged\(step, values,|"the loss or the gradient norm is not finite"/;
 const TRIVIAL = (text: string) => text === "" || text.startsWith("//") || /^[{}()[\];,\s]*$/.test(text);
 const JS_WORDS = new Set(["if", "else", "const", "let", "await", "return", "as", "new", "for", "of", "true", "false", "null", "async", "function", "type"]);
 const identifiers = (text: string) => codeOnly(text).match(/[A-Za-z_$][\w$]*/g) ?? [];
@@ -382,7 +383,9 @@ function nonFp16Changes(base: string, feature: string): string[] {
     // identifiers: `const RUN_NAME`, `return loss`, `await writeTrainerState`) in an fp16 hunk.
     const head = (text: string) => identifiers(text).slice(0, 2).join(" ");
     const replacements = added.filter((l) => !TRIVIAL(l.text)).map((l) => head(l.text));
-    for (const text of hunk.removed.map((i) => before[i]!.text).filter((t) => !TRIVIAL(t))) {
+    // fp16 programs replace the fp32 divergence check (stepValues/isFiniteStep) by GradScaler's
+    // overflow handling, so its lines may go.
+    for (const text of hunk.removed.map((i) => before[i]!.text).filter((t) => !TRIVIAL(t) && !FP32_DIVERGENCE_CHECK.test(t))) {
       const match = replacements.indexOf(head(text));
       if (hunkHasFp16 && match >= 0) replacements.splice(match, 1);
       else offending.push(`(deleted) ${text}`);
