@@ -25,17 +25,18 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
   }
-  let parsed: { specs: string[]; outDir: string; check: boolean; stdout: boolean; watch: boolean; tuneBackend: string | null };
+  let parsed: { specs: string[]; outDir: string; check: boolean; stdout: boolean; watch: boolean; tuneBackend: string | null; targets: "typescript" | "pytorch" | "all" };
   try {
     const result = await yargs(argv)
       .scriptName("gen-trainer")
-      .usage("$0 <spec.ts...> [--out-dir DIR] [--check] [--stdout]\n\nGenerates <out-dir>/<name>/train.ts, one training program per spec.")
+      .usage("$0 <spec.ts...> [--out-dir DIR] [--target typescript|pytorch|all] [--check] [--stdout]\n\nGenerates <out-dir>/<name>/train.ts (and/or train.py), one training program per spec.")
       .command("$0 <specs..>", false)
       .positional("specs", { type: "string", array: true, demandOption: true, describe: "spec files (export default defineTrainer({...}))" })
       .option("out-dir", { type: "string", default: "generated", describe: "folder of the generated programs" })
       .option("check", { type: "boolean", default: false, describe: "write nothing; exit 1 with a diff if generated code is not what the generator emits" })
       .option("stdout", { type: "boolean", default: false, describe: "print the generated program instead of writing it" })
       .option("watch", { type: "boolean", default: false, describe: "regenerate whenever a spec or a module it names changes" })
+      .option("target", { type: "string", default: "typescript", choices: ["typescript", "pytorch", "all"], describe: "train.ts, train.py (PyTorch, torchrun-ready), or both (train.py where the spec allows it)" })
       .option("tune", { type: "boolean", default: false, describe: "time the model's formulations on this machine and emit the fastest (output then depends on the machine)" })
       .option("tune-backend", { type: "string", default: "wasm", choices: ["wasm", "cpu", "tensorflow"], describe: "backend to tune for" })
       .epilogue("Commands: explain <spec.ts> [--json] | init [name] | import-hf <training_args.json> | report <outputDir>")
@@ -51,7 +52,7 @@ export async function main(argv: string[]): Promise<number> {
     if (result.check && result.stdout) throw new UsageError("--check and --stdout cannot be used together");
     if (result.watch && (result.check || result.stdout)) throw new UsageError("--watch writes files; it cannot be used with --check or --stdout");
     if (result.tune && result.check) throw new UsageError("--tune output depends on the machine; it cannot be used with --check");
-    parsed = { specs: result.specs as string[], outDir: result["out-dir"], check: result.check, stdout: result.stdout, watch: result.watch, tuneBackend: result.tune ? result["tune-backend"] : null };
+    parsed = { specs: result.specs as string[], outDir: result["out-dir"], check: result.check, stdout: result.stdout, watch: result.watch, tuneBackend: result.tune ? result["tune-backend"] : null, targets: result.target as "typescript" | "pytorch" | "all" };
   } catch (error) {
     process.stderr.write(`gen-trainer: ${(error as Error).message}\nRun gen-trainer --help for usage.\n`);
     return 2;
@@ -60,7 +61,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     // Loaded here, not at the top, so the subcommands start without the generator's weight.
     const { generate } = await import("./generate.ts");
-    const result = await generate(parsed.specs, { outDir: parsed.outDir, check: parsed.check, stdout: parsed.stdout, tuneBackend: parsed.tuneBackend });
+    const result = await generate(parsed.specs, { outDir: parsed.outDir, check: parsed.check, stdout: parsed.stdout, tuneBackend: parsed.tuneBackend, targets: parsed.targets });
     for (const note of result.notes) process.stderr.write(`note: ${note}\n`);
     for (const d of result.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
     if (result.diagnostics.length > 0) {

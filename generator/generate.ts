@@ -5,7 +5,8 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
 import { type Diagnostic, formatDiagnostic, UsageError } from "./diagnostics.ts";
-import { emitProgram } from "./emit.ts";
+import { emitProgram, PROGRAM_FILE, type Target } from "./emit.ts";
+import { pythonUnsupported } from "./lower-python.ts";
 import { createSpecProject, loadSpecs } from "./load-spec.ts";
 import { buildPlan, type TrainingPlan, withTuning } from "./plan.ts";
 import { unifiedDiff } from "./unified-diff.ts";
@@ -17,9 +18,18 @@ export interface GenerateOptions {
   stdout: boolean;
   /** --tune: time the model's formulations on this backend and record the fastest. */
   tuneBackend?: string | null;
+  /** --target: which programs to write (default typescript). */
+  targets?: TargetSelection;
 }
 
+/**
+ * typescript: train.ts; pytorch: train.py (a spec the PyTorch target cannot honour is an error);
+ * all: train.ts for every spec and train.py for every spec the PyTorch target supports.
+ */
+export type TargetSelection = "typescript" | "pytorch" | "all";
+
 export interface GeneratedProgram {
+  target: Target;
   specPath: string;
   outputPath: string;
   plan: TrainingPlan;
@@ -36,7 +46,7 @@ export interface GenerateResult {
 }
 
 /** Loads, validates, plans and renders every spec; writes nothing. */
-export async function renderSpecs(specPaths: readonly string[], outDir: string, tuneBackend: string | null = null): Promise<Omit<GenerateResult, "differences">> {
+export async function renderSpecs(specPaths: readonly string[], outDir: string, tuneBackend: string | null = null, targets: TargetSelection = "typescript"): Promise<Omit<GenerateResult, "differences">> {
   const project = createSpecProject();
   const programs: GeneratedProgram[] = [];
   const diagnostics: Diagnostic[] = [];
@@ -64,13 +74,23 @@ export async function renderSpecs(specPaths: readonly string[], outDir: string, 
       plan = withTuning(plan, tuned.tuning);
       if (tuned.reason) notes.push(`${spec.displayPath}: not tuned: ${tuned.reason}`);
     }
-    programs.push({ specPath: spec.displayPath, outputPath: relative(process.cwd(), outputPath).split(sep).join("/"), plan, code: await emitProgram(plan) });
+    const written = (target: Target) => relative(process.cwd(), join(outDir, name, PROGRAM_FILE[target])).split(sep).join("/");
+    if (targets !== "pytorch") programs.push({ target: "typescript", specPath: spec.displayPath, outputPath: written("typescript"), plan, code: await emitProgram(plan, "typescript") });
+    if (targets === "typescript") continue;
+    const unsupported = pythonUnsupported(plan);
+    if (unsupported && targets === "all") notes.push(`${spec.displayPath}: no train.py: ${unsupported.reason}`);
+    else if (unsupported) {
+      let path = unsupported.path;
+      while (!spec.source.positions.has(path) && path.includes(".")) path = path.slice(0, path.lastIndexOf("."));
+      const at = spec.source.positions.get(path) ?? spec.source.root;
+      diagnostics.push({ file: spec.displayPath, ...at, code: "E_TARGET", message: `${unsupported.reason}.` });
+    } else programs.push({ target: "pytorch", specPath: spec.displayPath, outputPath: written("pytorch"), plan, code: await emitProgram(plan, "pytorch") });
   }
   return { programs, diagnostics, notes };
 }
 
 export async function generate(specPaths: readonly string[], options: GenerateOptions): Promise<GenerateResult> {
-  const { programs, diagnostics, notes } = await renderSpecs(specPaths, options.outDir, options.tuneBackend ?? null);
+  const { programs, diagnostics, notes } = await renderSpecs(specPaths, options.outDir, options.tuneBackend ?? null, options.targets ?? "typescript");
   const differences: GenerateResult["differences"] = [];
   if (diagnostics.length > 0) return { programs, diagnostics, notes, differences };
   for (const program of programs) {

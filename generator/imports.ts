@@ -8,7 +8,7 @@
  * exports are read from runtime/index.ts, type-only ones imported with `type`), TensorFlow.js as
  * `tf`, the few node: functions programs use, and the user modules the lowering names.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ts } from "ts-morph";
@@ -97,4 +97,45 @@ export function importsFor(code: string, externals: readonly External[]): string
     lines.push(e.kind === "default" ? `import ${e.name} from ${literal(e.from)};` : `import { ${e.name} } from ${literal(e.from)};`);
   }
   return lines.join("\n");
+}
+
+// --- Python (train.py): the same idea over python/gen_trainer/ and a few standard modules.
+
+const PYTHON_RUNTIME = join(dirname(fileURLToPath(import.meta.url)), "..", "python", "gen_trainer");
+
+/** Standard-library and torch imports a program may need, as `import X` lines, by the name used. */
+const PYTHON_MODULES = ["json", "math", "torch"];
+
+/** Top-level public names of python/gen_trainer/*.py (def, class, CONSTANT =), by module. */
+export function pythonRuntimeExports(): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const file of readdirSync(PYTHON_RUNTIME).filter((f) => f.endsWith(".py") && f !== "__init__.py").sort()) {
+    const module = file.slice(0, -3);
+    for (const m of readFileSync(join(PYTHON_RUNTIME, file), "utf8").matchAll(/^(?:def|class)\s+([A-Za-z]\w*)|^([A-Z][A-Z0-9_]*)\s*[:=]/gm)) {
+      const name = (m[1] ?? m[2])!;
+      if (!names.has(name)) names.set(name, module);
+    }
+  }
+  return names;
+}
+
+/** The identifiers a Python program refers to: names not after a ".", outside comments and plain strings. */
+function pythonNames(code: string): Set<string> {
+  const names = new Set<string>();
+  for (const line of code.split("\n")) {
+    // drop a comment and the text of plain (non-f) string literals; f-strings keep their {expressions}
+    const text = line.replace(/(?<![fF])(["'])(?:\\.|(?!\1).)*\1/g, '""').replace(/#.*$/, "");
+    for (const m of text.matchAll(/(?<![.\w])([A-Za-z_]\w*)/g)) names.add(m[1]!);
+  }
+  return names;
+}
+
+/** The import lines a train.py needs: standard modules, then `from gen_trainer.<module> import ...`. */
+export function pythonImportsFor(code: string): { standard: string; runtime: string } {
+  const used = pythonNames(code);
+  const standard = PYTHON_MODULES.filter((m) => used.has(m)).map((m) => `import ${m}`);
+  const byModule = new Map<string, string[]>();
+  for (const [name, module] of pythonRuntimeExports()) if (used.has(name)) byModule.set(module, [...(byModule.get(module) ?? []), name]);
+  const runtime = [...byModule].sort(([a], [b]) => a.localeCompare(b)).map(([module, list]) => `from gen_trainer.${module} import ${list.sort((a, b) => a.localeCompare(b)).join(", ")}`);
+  return { standard: standard.join("\n"), runtime: runtime.join("\n") };
 }

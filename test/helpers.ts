@@ -134,3 +134,27 @@ export function itOnTmpfs(skip: string | null): (name: string, body: () => Promi
     it.skipIf(skip !== null)(skip === null ? name : `${name} (skipped: ${skip})`, body, timeout);
   };
 }
+
+/**
+ * Debian's python3 with torch (python3-torch), for the PyTorch target's tests; null (with the
+ * reason) when it is missing. Under CI the tests must run, so a missing torch is an error there.
+ */
+export const PYTHON = "/usr/bin/python3";
+export function torchMissing(): string | null {
+  const r = spawnSync(PYTHON, ["-c", "import torch"], { encoding: "utf8" });
+  const reason = r.error ? `${PYTHON} not found` : r.status !== 0 ? "torch is not installed (apt-get install python3-torch)" : null;
+  if (reason && process.env.CI) throw new Error(`PyTorch tests must run under CI, but ${reason}`);
+  return reason;
+}
+
+/** Runs a Python script (with python/ on the path) and parses its stdout as JSON. */
+export function runPython(script: string, args: string[] = [], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string; json: () => unknown } {
+  const r = spawnSync(PYTHON, ["-c", script, ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    env: { ...process.env, PYTHONPATH: join(ROOT, "python"), OMP_NUM_THREADS: "1", ...env },
+    timeout: 300_000,
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) as unknown };
+}
