@@ -18,6 +18,7 @@
  *   tuning         tokens/s of the formulation `--tune` picks vs the fixed per-backend default
  *   model.fit      the generated program vs tfjs-layers' model.fit training the same tf.layers
  *                  network (bench/layers-model.ts) on the same data, batch and backend
+ *   pytorch        tokens/s of train.py (torch on this CPU, 1 and 2 threads) vs train.ts (wasm), same spec
  *   soak           20,000 steps with saves every 500 and rotation: tensors, RSS and open file
  *                  descriptors at the start and the end (bench/soak.ts)
  *
@@ -295,11 +296,51 @@ const gen1 = await generatorMs(1);
 const gen20 = await generatorMs(20);
 console.log(`\ngenerator: ${gen1.toFixed(0)} ms for 1 spec, ${gen20.toFixed(0)} ms per spec for 20 (warm)`);
 
+// --- the PyTorch target: train.py vs train.ts for the same spec on this CPU (when torch is here)
+const pytorchRows: { variant: string; tokensPerSec: number; ratio: number }[] = [];
+const torchHere = spawnSync("/usr/bin/python3", ["-c", "import torch"]).status === 0;
+if (torchHere) {
+  const spec = writeSpec("bench-pytorch", { model: `{ preset: "char-transformer", dModel: 64, layers: 2, heads: 4, contextLength: 12 }`, args: `maxSteps: ${STEPS * 4}, perDeviceTrainBatchSize: 32, learningRate: 1e-3, loggingSteps: 10, saveStrategy: "no"` });
+  const { programs } = await renderSpecs([spec], join(WORK, "generated"), null, "all");
+  for (const p of programs) {
+    mkdirSync(dirname(p.outputPath), { recursive: true });
+    writeFileSync(p.outputPath, p.code);
+  }
+  const [ts, py] = [programs.find((p) => p.target === "typescript")!.outputPath, programs.find((p) => p.target === "pytorch")!.outputPath];
+  // Speed figures: OpenBLAS picks its kernel itself (the variables this machine sets slow it down).
+  const pyEnv = (threads: number) => {
+    const env: Record<string, string | undefined> = { ...process.env, OMP_NUM_THREADS: String(threads) };
+    delete env.OPENBLAS_CORETYPE;
+    delete env.OPENBLAS_L2_SIZE;
+    return env;
+  };
+  const pyRun = (threads: number): number => {
+    const out = mkdtempSync(join(tmpdir(), "gen-trainer-bench-py-"));
+    const r = spawnSync("/usr/bin/python3", [py, "--output-dir", out, "--quiet"], { cwd: ROOT, encoding: "utf8", env: pyEnv(threads) as NodeJS.ProcessEnv });
+    if (r.status !== 0) throw new Error(`${py} failed: ${r.stderr}`);
+    const train = readFileSync(join(out, "metrics.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, number | string>).filter((l) => l.type === "train");
+    rmSync(out, { recursive: true, force: true });
+    return median(train.slice(1).map((l) => l.tokens_per_sec as number));
+  };
+  const samples: Record<string, number[]> = { "train.ts (wasm)": [], "train.py (torch, 1 thread)": [], "train.py (torch, 2 threads)": [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    samples["train.ts (wasm)"]!.push(run(ts).tokensPerSec);
+    samples["train.py (torch, 1 thread)"]!.push(pyRun(1));
+    samples["train.py (torch, 2 threads)"]!.push(pyRun(2));
+  }
+  const base = median(samples["train.ts (wasm)"]!);
+  for (const [variant, xs] of Object.entries(samples)) pytorchRows.push({ variant, tokensPerSec: median(xs), ratio: median(xs) / base });
+  console.log(`\nthe PyTorch target (char-transformer d64, 2 layers, batch 32, T 12; ${ROUNDS} rounds)`);
+  for (const r of pytorchRows) console.log(`  ${r.variant.padEnd(28)} ${String(Math.round(r.tokensPerSec)).padStart(8)} tokens/s   ${r.ratio.toFixed(2)}`);
+} else {
+  console.log("\nthe PyTorch target: skipped (no torch for /usr/bin/python3; apt-get install python3-torch)");
+}
+
 // --- soak: a long run with checkpoints and rotation (bench/soak.ts)
 const soakResult = await soak(20_000, BACKEND);
 console.log(`\n${formatSoak(soakResult)}`);
 
-const results = { date: new Date().toISOString(), soak: soakResult, backend: BACKEND, rounds: ROUNDS, steps: STEPS, accumulation, fp16, tuned, modelFit: fitResult, fp16RoundMsPer1M: roundMs, checkpoint: ckpt, overhead, leak, peakMatmulGflops: peak / 1e9, mfu: mfuRows, generatorMsPerSpec: { one: gen1, twenty: gen20 } };
+const results = { date: new Date().toISOString(), soak: soakResult, pytorch: pytorchRows, backend: BACKEND, rounds: ROUNDS, steps: STEPS, accumulation, fp16, tuned, modelFit: fitResult, fp16RoundMsPer1M: roundMs, checkpoint: ckpt, overhead, leak, peakMatmulGflops: peak / 1e9, mfu: mfuRows, generatorMsPerSpec: { one: gen1, twenty: gen20 } };
 const file = join(ROOT, "bench", "results", `${results.date.slice(0, 19).replace(/:/g, "-")}.json`);
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`\nwrote ${file}`);
