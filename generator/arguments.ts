@@ -71,7 +71,7 @@ export const ARGUMENTS = [
   { name: "perDeviceEvalBatchSize", hf: "per_device_eval_batch_size", type: "integer", default: 8, defaultFrom: "hf", range: { min: 1 }, doc: "Examples per evaluation batch." },
   { name: "numTrainEpochs", hf: "num_train_epochs", type: "number", default: 3, defaultFrom: "hf", range: { minExclusive: 0 }, doc: "Passes over the training data when maxSteps is -1 (may be fractional)." },
   { name: "maxSteps", hf: "max_steps", type: "integer", default: -1, defaultFrom: "hf", range: { min: -1 }, doc: "Optimizer steps to train for; -1 trains for numTrainEpochs instead (0 is an error)." },
-  { name: "learningRate", hf: "learning_rate", type: "number", default: 5e-5, defaultFrom: "hf", range: { minExclusive: 0 }, doc: "AdamW's peak learning rate (after warmup, before decay)." },
+  { name: "learningRate", hf: "learning_rate", type: "number", default: 5e-5, defaultFrom: "hf", range: { min: 0 }, doc: "AdamW's peak learning rate (after warmup, before decay); 0 leaves the weights as they are (e.g. to export a model folder unchanged)." },
   { name: "weightDecay", hf: "weight_decay", type: "number", default: 0, defaultFrom: "hf", range: { min: 0 }, doc: "AdamW's decoupled weight decay." },
   { name: "adamBeta1", hf: "adam_beta1", type: "number", default: 0.9, defaultFrom: "hf", range: { min: 0, maxExclusive: 1 }, doc: "AdamW's decay of the first moment." },
   { name: "adamBeta2", hf: "adam_beta2", type: "number", default: 0.999, defaultFrom: "hf", range: { min: 0, maxExclusive: 1 }, doc: "AdamW's decay of the second moment." },

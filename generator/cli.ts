@@ -1,6 +1,6 @@
 /**
  * generator/cli.ts — `gen-trainer <spec.ts...> [--out-dir DIR] [--check] [--stdout] [--watch]`,
- * and the subcommands `explain`, `init`, `import-hf` and `report` (one module each in
+ * and the subcommands `explain`, `init`, `import-hf`, `report` and `sample` (one module each in
  * generator/commands/, loaded only when used).
  *
  * Exit codes: 0 ok; 1 an invalid spec, or --check found generated code that differs (the diff
@@ -11,7 +11,7 @@ import { hideBin } from "yargs/helpers";
 import { formatDiagnostic, UsageError } from "./diagnostics.ts";
 
 /** Subcommands: each module exports `run(argv): Promise<number>` (the exit code). */
-const SUBCOMMANDS = ["explain", "init", "import-hf", "report"] as const;
+const SUBCOMMANDS = ["explain", "init", "import-hf", "report", "sample"] as const;
 
 export async function main(argv: string[]): Promise<number> {
   const subcommand = SUBCOMMANDS.find((c) => c === argv[0]);
@@ -39,7 +39,7 @@ export async function main(argv: string[]): Promise<number> {
       .option("target", { type: "string", default: "typescript", choices: ["typescript", "pytorch", "all"], describe: "train.ts, train.py (PyTorch, torchrun-ready), or both (train.py where the spec allows it)" })
       .option("tune", { type: "boolean", default: false, describe: "time the model's formulations on this machine and emit the fastest (output then depends on the machine)" })
       .option("tune-backend", { type: "string", default: "wasm", choices: ["wasm", "cpu", "tensorflow"], describe: "backend to tune for" })
-      .epilogue("Commands: explain <spec.ts> [--json] | init [name] | import-hf <training_args.json> | report <outputDir>")
+      .epilogue("Commands: explain <spec.ts> [--json] | init [name] | import-hf <training_args.json> | report <outputDir> | sample <modelDir> --prompt TEXT")
       .strict()
       .exitProcess(false)
       .fail((message, error) => {

@@ -39,21 +39,29 @@ function declaredExports(file: ts.SourceFile): Map<string, "type" | "value"> {
 
 let runtimeCache: Map<string, "type" | "value"> | null = null;
 
-/** Every export of gen-trainer/runtime, from runtime/index.ts (and the files it re-exports whole). */
-export function runtimeExports(): Map<string, "type" | "value"> {
-  if (runtimeCache) return runtimeCache;
-  const names = new Map<string, "type" | "value">();
-  const index = parse(join(RUNTIME, "index.ts"));
-  for (const statement of index.statements) {
-    if (!ts.isExportDeclaration(statement)) continue;
-    const from = (statement.moduleSpecifier as ts.StringLiteral).text;
+/** What a module exports: its own declarations and, recursively, what it re-exports. */
+function moduleExports(path: string): Map<string, "type" | "value"> {
+  const file = parse(path);
+  const names = declaredExports(file);
+  for (const statement of file.statements) {
+    if (!ts.isExportDeclaration(statement) || !statement.moduleSpecifier) continue;
+    const from = join(dirname(path), (statement.moduleSpecifier as ts.StringLiteral).text);
     if (!statement.exportClause) {
-      for (const [name, kind] of declaredExports(parse(join(RUNTIME, from)))) names.set(name, kind);
+      for (const [name, kind] of moduleExports(from)) names.set(name, kind);
     } else if (ts.isNamedExports(statement.exportClause)) {
-      for (const e of statement.exportClause.elements) names.set(e.name.text, statement.isTypeOnly || e.isTypeOnly ? "type" : "value");
+      const inner = statement.isTypeOnly ? null : moduleExports(from);
+      for (const e of statement.exportClause.elements) {
+        const original = (e.propertyName ?? e.name).text;
+        names.set(e.name.text, statement.isTypeOnly || e.isTypeOnly ? "type" : (inner?.get(original) ?? "value"));
+      }
     }
   }
-  return (runtimeCache = names);
+  return names;
+}
+
+/** Every export of gen-trainer/runtime, from runtime/index.ts and what it re-exports. */
+export function runtimeExports(): Map<string, "type" | "value"> {
+  return (runtimeCache ??= moduleExports(join(RUNTIME, "index.ts")));
 }
 
 /** Whether an identifier names something (a reference), rather than a property or a declaration. */

@@ -53,6 +53,8 @@ export interface PythonProgram {
 export function pythonUnsupported(plan: TrainingPlan): { path: string; reason: string } | null {
   if (plan.model.kind === "module") return { path: "model.module", reason: `model.module ${JSON.stringify(plan.model.source)} is TypeScript, which a PyTorch program cannot run; use a built-in preset (char-transformer or mlp) for --target pytorch` };
   if (plan.data.kind === "module") return { path: "data.module", reason: `data.module ${JSON.stringify(plan.data.source)} is TypeScript, which a PyTorch program cannot run; use a built-in data preset (addition or text) for --target pytorch` };
+  if (plan.model.kind === "gpt2") return { path: "model.preset", reason: `model.preset "gpt2" is not in the PyTorch runtime yet (python/gen_trainer has the char-transformer and the MLP); use --target typescript for GPT-2` };
+  if (plan.data.kind === "jsonl") return { path: "data.jsonl", reason: `data.jsonl rows and their tokenizers are not in the PyTorch runtime yet; use --target typescript for JSON Lines data` };
   const user = plan.callbacks?.list.findIndex((c) => c.kind === "user") ?? -1;
   if (user >= 0) {
     const cb = plan.callbacks!.list[user]!;
@@ -105,7 +107,7 @@ export function lowerPython(plan: TrainingPlan, runtimePath: string): PythonProg
     c.add("data", "SEQUENCE_LENGTH", data.sequenceLength);
     dataCall = "text_data(path=HERE / TEXT_FILE, eval_fraction=EVAL_FRACTION, sequence_length=SEQUENCE_LENGTH)";
     dataSummary = `data: characters of ${data.source}, the last EVAL_FRACTION held out`;
-  } else throw new Error("lowerPython: a data module cannot be lowered to Python (pythonUnsupported says so first)");
+  } else throw new Error(`lowerPython: ${data.kind} data cannot be lowered to Python (pythonUnsupported says so first)`);
   const model = plan.model;
   let modelCall: string;
   let modelSummary: string;
@@ -122,7 +124,7 @@ export function lowerPython(plan: TrainingPlan, runtimePath: string): PythonProg
     c.add("model", "EMBEDDING", model.embedding);
     modelCall = "mlp(hidden=HIDDEN, window=WINDOW, embedding=EMBEDDING, vocabulary_size=len(data.vocabulary.tokens))";
     modelSummary = "model: MLP over the embeddings of the previous WINDOW tokens";
-  } else throw new Error("lowerPython: a model module cannot be lowered to Python");
+  } else throw new Error(`lowerPython: a ${model.kind} model cannot be lowered to Python (pythonUnsupported says so first)`);
 
   c.add("training", "BATCH_SIZE", plan.batch.perDevice);
   const accumulation = plan.batch.accumulation;

@@ -68,6 +68,10 @@ function upperSnake(name: string): string {
   return name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
 }
 
+function tokenizerDescription(t: NonNullable<TrainingPlan["tokenizer"]>): string {
+  return { char: "a character tokenizer", gpt2: "GPT-2's byte-level BPE", file: "its tokenizer.json", train: "a byte-level BPE trained on its training rows" }[t.kind];
+}
+
 const HOOK_CONTEXT: Partial<Record<CallbackEvent, string>> = { onEvaluate: "{ ...callbackContext, metrics }", onLog: "{ ...callbackContext, logs }" };
 
 /** Lines of a block: statements, comments, blank lines (""). */
@@ -111,12 +115,40 @@ export function lowerTypeScript(plan: TrainingPlan): TypeScriptProgram {
     c.add("data", "SEQUENCE_LENGTH", data.sequenceLength);
     dataCall = "textData({ path: resolve(dirname(fileURLToPath(import.meta.url)), TEXT_FILE), evalFraction: EVAL_FRACTION, sequenceLength: SEQUENCE_LENGTH })";
     dataSummary = `data: characters of ${data.source}, the last EVAL_FRACTION held out`;
+  } else if (data.kind === "jsonl") {
+    c.add("data", "JSONL_FILE", data.file);
+    c.add("data", "EVAL_FRACTION", data.evalFraction);
+    c.add("data", "MAX_LENGTH", data.maxLength);
+    c.add("data", "COMPLETION_ONLY_LOSS", data.completionOnlyLoss);
+    dataCall = "jsonlData({ path: jsonlPath, tokenizer, evalFraction: EVAL_FRACTION, maxLength: MAX_LENGTH, completionOnlyLoss: COMPLETION_ONLY_LOSS })";
+    dataSummary = `data: the rows of ${data.source} (text, prompt/completion or chat messages), one sequence each, the last EVAL_FRACTION held out; ${data.completionOnlyLoss.value ? "only completion (assistant) tokens are loss targets" : "every token is a loss target"}`;
   } else {
     externals.push({ name: "createData", from: data.module, kind: "default" });
     dataCall = "await createData()";
     dataSummary = `data: user module ${data.source}`;
   }
+  // The tokenizer of row data, made before the data (which encodes with it).
+  const tokenizerLines: Lines = [];
+  const tok = plan.tokenizer;
+  if (tok && data.kind === "jsonl") {
+    tokenizerLines.push("const jsonlPath = resolve(dirname(fileURLToPath(import.meta.url)), JSONL_FILE);");
+    if (tok.kind === "char") tokenizerLines.push("// tokenizer: one token per character of the rows, plus <|endoftext|> (ends every row)", 'const tokenizer = charTokenizer(jsonlTexts(jsonlPath, { evalFraction: EVAL_FRACTION }).all.join(""), { specials: ["<|endoftext|>"] });');
+    else if (tok.kind === "gpt2") tokenizerLines.push("// tokenizer: GPT-2's byte-level BPE (50,257 tokens; <|endoftext|> ends every row)", "const tokenizer = gpt2Tokenizer();");
+    else if (tok.kind === "file") {
+      c.add("tokenizer", "TOKENIZER_FILE", tok.file);
+      tokenizerLines.push(`// tokenizer: ${tok.fromModelFolder ? "the model folder's own" : "the"} tokenizer.json (Hugging Face format)`, "const tokenizer = tokenizerFromFile(resolve(dirname(fileURLToPath(import.meta.url)), TOKENIZER_FILE));");
+    } else {
+      c.add("tokenizer", "TOKENIZER_VOCAB_SIZE", tok.vocabSize);
+      tokenizerLines.push(
+        "// tokenizer: a byte-level BPE trained on the training rows when the program starts (the same rows",
+        "// always give the same tokenizer, so a resumed run has it too); written as tokenizer.json at the end",
+        'const tokenizer = trainBpeTokenizer(jsonlTexts(jsonlPath, { evalFraction: EVAL_FRACTION }).train, { vocabSize: TOKENIZER_VOCAB_SIZE, specials: ["<|endoftext|>"] });',
+      );
+    }
+  }
   const model = plan.model;
+  const modelBefore: Lines = [];
+  const modelAfter: Lines = [];
   let modelCall: string;
   let modelSummary: string;
   if (model.kind === "char-transformer") {
@@ -144,6 +176,21 @@ export function lowerTypeScript(plan: TrainingPlan): TypeScriptProgram {
     c.add("model", "EMBEDDING", model.embedding);
     modelCall = "mlp({ hidden: HIDDEN, window: WINDOW, embedding: EMBEDDING }, modelContext(data))";
     modelSummary = "model: MLP over the embeddings of the previous WINDOW tokens";
+  } else if (model.kind === "gpt2") {
+    c.add("model", "N_LAYER", model.nLayer);
+    c.add("model", "N_HEAD", model.nHead);
+    c.add("model", "N_EMBD", model.nEmbd);
+    c.add("model", "N_POSITIONS", model.nPositions);
+    c.add("model", "LAYER_NORM_EPSILON", model.layerNormEpsilon);
+    if (model.from) {
+      c.add("model", "FROM_DIR", model.from.dir);
+      modelBefore.push("// model.from: a trained GPT-2 in Hugging Face layout (config.json + model.safetensors)", "const pretrained = readGpt2Folder(resolve(dirname(fileURLToPath(import.meta.url)), FROM_DIR));");
+      modelAfter.push("loadGpt2Weights(params, pretrained.tensors); // every key checked by name and shape");
+    }
+    const vocab = model.from ? "pretrained.config.vocabSize" : plan.tokenizer ? "tokenizer.vocabularySize" : "modelContext(data).vocabularySize";
+    modelBefore.push(`const modelConfig = { nLayer: N_LAYER, nHead: N_HEAD, nEmbd: N_EMBD, nPositions: N_POSITIONS, layerNormEpsilon: LAYER_NORM_EPSILON, vocabSize: ${vocab}${plan.tokenizer ? ", bosTokenId: tokenizer.bosTokenId ?? tokenizer.eosTokenId ?? undefined, eosTokenId: tokenizer.eosTokenId ?? undefined" : ""} };`);
+    modelCall = "gpt2(modelConfig, modelContext(data))";
+    modelSummary = `model: GPT-2 (Hugging Face's architecture: learned positions, pre-LayerNorm, gelu_new, fused c_attn, lm_head tied to wte)${model.from ? `, starting from ${model.from.source}` : ", from scratch"}`;
   } else {
     externals.push({ name: "createModel", from: model.module, kind: "default" });
     modelCall = "createModel(modelContext(data))";
@@ -301,8 +348,8 @@ export function lowerTypeScript(plan: TrainingPlan): TypeScriptProgram {
     .filter((g) => g.constants.length > 0)
     .map((g) => ({ title: g.title, constants: g.constants.map((k) => ({ ...k, comment: k.comment ?? [], trailer: k.note ? ` // ${k.note}` : "" })) }));
   add("config", { spec: commentLines(plan.files.spec).join(" "), groups });
-  add("setup", { resumable, dataSummary: commentLines(dataSummary).join(" "), dataCall, maxSteps, derived });
-  add("model", { summary: commentLines(modelSummary).join(" "), call: modelCall, weightDecayComment: opt.weightDecay.value > 0 ? "AdamW; biases and LayerNorm parameters get no weight decay (HF's rule)." : "AdamW (no weight decay)." });
+  add("setup", { resumable, tokenizer: tokenizerLines, dataSummary: commentLines(dataSummary).join(" "), dataCall, maxSteps, derived });
+  add("model", { before: modelBefore, after: modelAfter, summary: commentLines(modelSummary).join(" "), call: modelCall, weightDecayComment: opt.weightDecay.value > 0 ? "AdamW; biases and LayerNorm parameters get no weight decay (HF's rule)." : "AdamW (no weight decay)." });
   if (fp16) add("loss-scaler", { minScale: fp16.minScale ? "LOSS_SCALE_MIN" : "null" });
   if (best) add("best-metric");
   if (callbacks?.earlyStopping) add("early-stopping");
@@ -314,9 +361,10 @@ export function lowerTypeScript(plan: TrainingPlan): TypeScriptProgram {
   if (plan.clipping) meters.push("const gradNorm = new LatestValue(); // global gradient norm of the latest step, before clipping");
   meters.push("const throughput = new Throughput();", "let schedulerStep = 0; // updates the learning-rate schedule has seen");
   if (fp16) meters.push("let skippedSteps = 0; // steps whose fp16 gradients overflowed, so no update was applied");
-  add("run-log", { console: plan.reportTo.console ? "!flags.quiet" : "false", jsonl: String(plan.reportTo.jsonl), append: resumable ? "resumed !== null" : "false", meters });
+  const notes: Lines = data.kind === "jsonl" ? ["log.message(`data: ${data.stats.rows} rows of ${JSONL_FILE} (${data.stats.trainRows} for training, ${data.stats.evalRows} held out), ${data.stats.truncated} truncated to MAX_LENGTH = ${MAX_LENGTH} tokens; tokenizer: ${tokenizer.vocabularySize} tokens`);"] : [];
+  add("run-log", { console: plan.reportTo.console ? "!flags.quiet" : "false", jsonl: String(plan.reportTo.jsonl), append: resumable ? "resumed !== null" : "false", notes, meters });
   if (evaluation) add(exactMatch ? "evaluate-exact-match" : "evaluate");
-  if (sample) add("samples", { topK: (sample as { topK: boolean }).topK ? "topK: SAMPLE_TOP_K, " : "" });
+  if (sample) add("samples", { topK: (sample as { topK: boolean }).topK ? "topK: SAMPLE_TOP_K, " : "", stop: plan.tokenizer ? "stopToken: tokenizer.eosTokenId ?? undefined, " : "" });
   if (callbacks) {
     const lines: Lines = [];
     if (state) {
@@ -451,7 +499,22 @@ export function lowerTypeScript(plan: TrainingPlan): TypeScriptProgram {
   add("loop", { firstStep, body });
 
   if (ckpt?.loadBestAtEnd) add("load-best");
-  add("finish", { trainerState: trainerStateFields(plan.trainerState, finalStep), finalStep, after: hooks("onTrainEnd") });
+  const writeModel: Lines =
+    plan.output === "hf-folder"
+      ? [
+          "// The model folder in Hugging Face layout: AutoModelForCausalLM.from_pretrained(outputDir) loads it.",
+          "await writeGpt2Folder(outputDir, {",
+          "  config: modelConfig,",
+          "  params,",
+          ...(plan.tokenizer ? ["  tokenizerJson: tokenizer.tokenizerJson(),", "  tokenizerConfig: tokenizer.tokenizerConfig(),"] : []),
+          `  generationConfig: ${plan.tokenizer ? "{ bos_token_id: modelConfig.bosTokenId, eos_token_id: modelConfig.eosTokenId }" : "{}"},`,
+          `  card: modelCard({ name: RUN_NAME, architecture: \`GPT-2 (\${N_LAYER} layers, \${N_HEAD} heads, width \${N_EMBD})\`, parameters: parameterCount, data: ${data.kind === "jsonl" ? "JSONL_FILE" : data.kind === "text" ? "TEXT_FILE" : JSON.stringify(dataSummary)}, tokenizer: ${plan.tokenizer ? `${JSON.stringify(tokenizerDescription(plan.tokenizer))}` : '"one token per character"'}, steps: ${finalStep}, history: log.history }),`,
+          "});",
+        ]
+      : ["await writeModel(outputDir, params);"];
+  add("finish", {
+    writeModel,
+    savedWhat: plan.output === "hf-folder" ? "config.json, model.safetensors, tokenizer and model card" : "model.safetensors and trainer_state.json", trainerState: trainerStateFields(plan.trainerState, finalStep), finalStep, after: hooks("onTrainEnd") });
 
   const regenerate = `npx gen-trainer ${plan.files.spec}${plan.files.outDir ? ` --out-dir ${plan.files.outDir}` : ""}`;
   return {

@@ -21,7 +21,15 @@ import { commentLines } from "./literals.ts";
 import type { LoadedSpec } from "./load-spec.ts";
 import { type CallbacksPlan, planCallbacks } from "./plan-callbacks.ts";
 import type { Formulation, Tuning } from "./tune.ts";
-import type { AdditionPreset, CharTransformerPreset, JsonValue, LrSchedulerType, MlpPreset, ModuleRef, SaveStrategy, TextData, TrainerSpec, TrainingArgs } from "./spec-types.ts";
+import type { AdditionPreset, CharTransformerPreset, Gpt2Preset, JsonlData, JsonValue, LrSchedulerType, MlpPreset, ModuleRef, SaveStrategy, TextData, TrainerSpec, TrainingArgs } from "./spec-types.ts";
+import { GPT2_DEFAULTS, readGpt2Config } from "../runtime/presets/gpt2.ts";
+import { defaultTokenizer } from "./validate-language.ts";
+import { JSONL_DEFAULTS } from "../runtime/presets/jsonl.ts";
+
+/** The sizes of a `from` folder's GPT-2 (validation has checked that config.json is readable). */
+function gpt2FolderConfig(specDir: string, from: string) {
+  return readGpt2Config(resolve(specDir, from));
+}
 
 /** Where a value comes from. */
 export type Origin = "spec" | "hf" | "torch" | "ours" | "derived";
@@ -72,7 +80,25 @@ export type DataPlan =
       vocabularySize: number;
       metrics: string[];
     }
+  | {
+      kind: "jsonl";
+      /** The .jsonl file as the spec names it, and relative to the generated program. */
+      source: string;
+      file: Setting<string>;
+      evalFraction: Setting<number>;
+      /** Rows are truncated to this many tokens (default: the model's context). */
+      maxLength: Setting<number>;
+      completionOnlyLoss: Setting<boolean>;
+      metrics: string[];
+    }
   | { kind: "module"; source: string; /** relative to the program */ module: string };
+
+/** How text becomes tokens, for data made of rows of text (jsonl); null: the data preset's own characters. */
+export type TokenizerPlan =
+  | { kind: "char"; from: "spec" | "ours" }
+  | { kind: "gpt2" }
+  | { kind: "file"; source: string; file: Setting<string>; /** the model folder's own tokenizer.json */ fromModelFolder: boolean }
+  | { kind: "train"; vocabSize: Setting<number> };
 
 export type ModelPlan =
   | {
@@ -85,6 +111,16 @@ export type ModelPlan =
       tuning: Tuning | null;
     }
   | { kind: "mlp"; hidden: Setting<number[]>; window: Setting<number>; embedding: Setting<number> }
+  | {
+      kind: "gpt2";
+      nLayer: Setting<number>;
+      nHead: Setting<number>;
+      nEmbd: Setting<number>;
+      nPositions: Setting<number>;
+      layerNormEpsilon: Setting<number>;
+      /** A trained GPT-2 in HF layout whose weights the run starts from (its config.json gave the sizes). */
+      from: null | { source: string; dir: Setting<string>; vocabSize: number };
+    }
   | { kind: "module"; source: string; /** relative to the program */ module: string };
 
 export interface TrainingPlan {
@@ -99,7 +135,10 @@ export interface TrainingPlan {
   };
   run: { name: Setting<string>; outputDir: Setting<string>; seed: Setting<number> };
   data: DataPlan;
+  tokenizer: TokenizerPlan | null;
   model: ModelPlan;
+  /** What the run leaves in outputDir: our weights, or an HF model folder (gpt2: config.json, tokenizer, card). */
+  output: "weights" | "hf-folder";
   batch: {
     perDevice: Setting<number>;
     /** k micro-batches per optimizer step; `unrolled`: written out as straight-line code. */
@@ -189,6 +228,20 @@ function planData(ctx: Context, specDir: string, programDir: string): DataPlan {
     const m = data as ModuleRef;
     return { kind: "module", source: m.module, module: programRelative(specDir, programDir, m.module) };
   }
+  if ("jsonl" in data) {
+    const j = data as JsonlData;
+    const m = ctx.spec.model as { preset?: string; contextLength?: number; nPositions?: number; from?: string };
+    const context = m.preset === "char-transformer" ? m.contextLength : m.preset === "gpt2" ? (m.from ? gpt2FolderConfig(specDir, m.from).nPositions : (m.nPositions ?? GPT2_DEFAULTS.nPositions)) : undefined;
+    return {
+      kind: "jsonl",
+      source: j.jsonl,
+      file: setting(ctx, "data.jsonl", programRelative(specDir, programDir, j.jsonl), "", "spec"),
+      evalFraction: setting(ctx, "data.evalFraction", j.evalFraction, JSONL_DEFAULTS.evalFraction, "ours", "default"),
+      maxLength: setting(ctx, "data.maxLength", j.maxLength, context ?? JSONL_DEFAULTS.maxLength, context ? "derived" : "ours", context ? "the model's context" : "default"),
+      completionOnlyLoss: setting(ctx, "data.completionOnlyLoss", j.completionOnlyLoss, JSONL_DEFAULTS.completionOnlyLoss, "ours", "default: loss on completions and assistant turns only (text rows: every token)"),
+      metrics: ["eval_loss"],
+    };
+  }
   if ("text" in data) {
     const t = data as TextData;
     const contextLength = "contextLength" in ctx.spec.model ? (ctx.spec.model as CharTransformerPreset).contextLength : undefined;
@@ -232,6 +285,24 @@ function planModel(ctx: Context, specDir: string, programDir: string): ModelPlan
     const given = (key: "dModel" | "layers" | "heads" | "contextLength") => setting(ctx, `model.${key}`, m[key], m[key], "spec");
     return { kind: "char-transformer", dModel: given("dModel"), layers: given("layers"), heads: given("heads"), contextLength: given("contextLength"), tuning: null };
   }
+  if ((model as Gpt2Preset).preset === "gpt2") {
+    const g = model as Gpt2Preset;
+    if (g.from) {
+      const config = gpt2FolderConfig(specDir, g.from);
+      const fromFolder = (key: string, value: number) => ({ value, from: "derived" as const, path: "model.from", comment: null, note: `from ${g.from}/config.json (${key})` });
+      return {
+        kind: "gpt2",
+        nLayer: fromFolder("n_layer", config.nLayer),
+        nHead: fromFolder("n_head", config.nHead),
+        nEmbd: fromFolder("n_embd", config.nEmbd),
+        nPositions: fromFolder("n_positions", config.nPositions),
+        layerNormEpsilon: fromFolder("layer_norm_epsilon", config.layerNormEpsilon),
+        from: { source: g.from, dir: setting(ctx, "model.from", programRelative(specDir, programDir, g.from), "", "spec"), vocabSize: config.vocabSize },
+      };
+    }
+    const size = (key: "nLayer" | "nHead" | "nEmbd" | "nPositions" | "layerNormEpsilon") => setting(ctx, `model.${key}`, g[key], GPT2_DEFAULTS[key], "ours", "GPT-2 small's");
+    return { kind: "gpt2", nLayer: size("nLayer"), nHead: size("nHead"), nEmbd: size("nEmbd"), nPositions: size("nPositions"), layerNormEpsilon: size("layerNormEpsilon"), from: null };
+  }
   const m = model as MlpPreset;
   return {
     kind: "mlp",
@@ -239,6 +310,17 @@ function planModel(ctx: Context, specDir: string, programDir: string): ModelPlan
     window: setting(ctx, "model.window", m.window, MLP_DEFAULTS.window, "ours", "default"),
     embedding: setting(ctx, "model.embedding", m.embedding, MLP_DEFAULTS.embedding, "ours", "default"),
   };
+}
+
+/** The tokenizer of row data (jsonl); null for the presets that define their own characters. */
+function planTokenizer(ctx: Context, specDir: string, programDir: string): TokenizerPlan | null {
+  const spec = ctx.spec;
+  if (!("jsonl" in spec.data)) return null;
+  const t = spec.tokenizer ?? defaultTokenizer(spec.model as unknown as Record<string, unknown>, specDir);
+  if (t === "char") return { kind: "char", from: spec.tokenizer === undefined ? "ours" : "spec" };
+  if (t === "gpt2") return { kind: "gpt2" };
+  if ("file" in t) return { kind: "file", source: t.file, file: setting(ctx, spec.tokenizer ? "tokenizer.file" : null, programRelative(specDir, programDir, t.file), "", spec.tokenizer ? "spec" : "derived", "the model folder's own tokenizer"), fromModelFolder: spec.tokenizer === undefined };
+  return { kind: "train", vocabSize: setting(ctx, "tokenizer.train.vocabSize", t.train.vocabSize, t.train.vocabSize, "spec") };
 }
 
 /** A run's plan. `outputPath`: where the program will be written (relative to the working directory or absolute). */
@@ -251,6 +333,7 @@ export function buildPlan(loaded: LoadedSpec, outputPath: string): TrainingPlan 
   const value = <K extends keyof typeof ARG_DEFAULTS>(key: K): (typeof ARG_DEFAULTS)[K] => (args[key as keyof TrainingArgs] as (typeof ARG_DEFAULTS)[K] | undefined) ?? ARG_DEFAULTS[key];
 
   const data = planData(ctx, specDir, programDir);
+  const tokenizer = planTokenizer(ctx, specDir, programDir);
   const model = planModel(ctx, specDir, programDir);
 
   const accumulationSteps = value("gradientAccumulationSteps");
@@ -375,7 +458,9 @@ export function buildPlan(loaded: LoadedSpec, outputPath: string): TrainingPlan 
     files: { spec: loaded.displayPath, program, outDir: program === `generated/${spec.name}/train.ts` ? null : dirname(dirname(program)) },
     run: { name: setting(ctx, "name", spec.name, spec.name, "spec"), outputDir: arg(ctx, "outputDir"), seed: arg(ctx, "seed") },
     data,
+    tokenizer,
     model,
+    output: model.kind === "gpt2" ? "hf-folder" : "weights",
     batch,
     length,
     optimizer: { learningRate: arg(ctx, "learningRate"), weightDecay: arg(ctx, "weightDecay"), beta1: arg(ctx, "adamBeta1"), beta2: arg(ctx, "adamBeta2"), epsilon: arg(ctx, "adamEpsilon") },

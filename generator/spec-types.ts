@@ -36,7 +36,29 @@ export interface ModuleRef {
   module: string;
 }
 
-export type ModelSpec = CharTransformerPreset | MlpPreset | ModuleRef;
+/**
+ * GPT-2, exactly Hugging Face's architecture (learned positions, pre-LayerNorm, gelu_new, fused
+ * c_attn, lm_head tied to wte). From scratch: give the sizes (GPT-2 small's by default); the
+ * vocabulary size is the tokenizer's. Or `from` a folder in HF layout (config.json +
+ * model.safetensors, as save_pretrained writes it), whose config fixes the sizes.
+ */
+export interface Gpt2Preset {
+  preset: "gpt2";
+  /** Transformer blocks (default 12). */
+  nLayer?: number;
+  /** Attention heads; must divide nEmbd (default 12). */
+  nHead?: number;
+  /** Width of the residual stream (default 768). */
+  nEmbd?: number;
+  /** Longest sequence the model attends over (default 1024). */
+  nPositions?: number;
+  /** LayerNorm epsilon (default 1e-5). */
+  layerNormEpsilon?: number;
+  /** A folder with config.json and model.safetensors (HF layout), relative to the spec file. */
+  from?: string;
+}
+
+export type ModelSpec = CharTransformerPreset | MlpPreset | Gpt2Preset | ModuleRef;
 
 /** Synthetic sums "123+456=579": the model learns to add. */
 export interface AdditionPreset {
@@ -65,7 +87,30 @@ export interface TextData {
   sequenceLength?: number;
 }
 
-export type DataSpec = AdditionPreset | TextData | ModuleRef;
+/**
+ * Rows of a JSON Lines file: { text }, { prompt, completion } or { messages: [{ role, content }] }.
+ * Chat rows are rendered by the tokenizer's chat template when it has one, otherwise as
+ * "User: ...\nAssistant: ..." turns followed by the end-of-text token.
+ */
+export interface JsonlData {
+  /** The .jsonl file, relative to the spec file. */
+  jsonl: string;
+  /** Fraction of the rows (the last ones) held out for evaluation (default 0.1). */
+  evalFraction?: number;
+  /** Longest row in tokens; longer rows are truncated and counted (default: the model's context). */
+  maxLength?: number;
+  /** Loss only on completion / assistant tokens (TRL's completion_only_loss; default true; { text } rows always train on every token). */
+  completionOnlyLoss?: boolean;
+}
+
+export type DataSpec = AdditionPreset | TextData | JsonlData | ModuleRef;
+
+/**
+ * How text becomes tokens: "char" (one token per character, today's default), "gpt2" (GPT-2's
+ * byte-level BPE, offline), { file } (an HF tokenizer.json), or { train: { vocabSize } } (a byte-level
+ * BPE trained on the training split when the program starts, deterministic, written as tokenizer.json).
+ */
+export type TokenizerSpec = "char" | "gpt2" | { file: string } | { train: { vocabSize: number } };
 
 export type IntervalStrategy = "no" | "steps" | "epoch";
 export type SaveStrategy = "no" | "steps" | "epoch" | "best";
@@ -188,6 +233,8 @@ export interface TrainerSpec {
   name: string;
   model: ModelSpec;
   data: DataSpec;
+  /** Default: the `from` folder's tokenizer.json when it has one, else "char". */
+  tokenizer?: TokenizerSpec;
   args: TrainingArgs;
   /** Run in this order at each event they implement. */
   callbacks?: CallbackSpec[];

@@ -34,6 +34,7 @@ export async function tunePlan(plan: TrainingPlan, backend: string, rounds = 3):
   if (model.kind !== "char-transformer") return { tuning: null, reason: "only the char-transformer preset has alternative formulations" };
   const data = plan.data;
   if (data.kind === "module") return { tuning: null, reason: "the data is a user module, whose shape is known only at run time" };
+  if (data.kind === "jsonl") return { tuning: null, reason: "JSON Lines rows are tokenized when the program runs, so their shape is known only then" };
   const shape = data.kind === "addition" ? { vocabulary: data.vocabularySize, T: data.sequenceLength } : { vocabulary: data.vocabularySize, T: data.sequenceLength.value };
   // TensorFlow.js and the runtime load only when tuning.
   const tf = await import("@tensorflow/tfjs");

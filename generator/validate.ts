@@ -13,12 +13,14 @@ import { ARGUMENTS, ARG_KEYS, type ArgName, type Argument, FP16_SCALER_ARGUMENTS
 import { ADDITION_METRICS, ADDITION_TOKENS, additionProblemCount, additionSequenceLength, additionSizes } from "../runtime/presets/addition.ts";
 import { TEXT_DEFAULTS, TEXT_METRICS, describeInvalidUtf8, findInvalidUtf8, textCharacterCount, textMinimumCharacters, textSplits } from "../runtime/presets/text.ts";
 import { inspectCallbackClass, moduleDefinesGenerate } from "./callback-classes.ts";
+import { validateGpt2, validateJsonl, validateTokenizer } from "./validate-language.ts";
+import { GPT2_DEFAULTS } from "../runtime/presets/gpt2.ts";
 import { type Diagnostic, didYouMean } from "./diagnostics.ts";
 import type { LoadedSpec } from "./load-spec.ts";
 
-type Obj = Record<string, unknown>;
+export type Obj = Record<string, unknown>;
 
-const SPEC_KEYS = ["name", "model", "data", "args", "callbacks"];
+const SPEC_KEYS = ["name", "model", "data", "tokenizer", "args", "callbacks"];
 const MODEL_KEYS: Record<string, string[]> = {
   "char-transformer": ["preset", "dModel", "layers", "heads", "contextLength"],
   mlp: ["preset", "hidden", "window", "embedding"],
@@ -34,7 +36,7 @@ function isObject(v: unknown): v is Obj {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-class Checker {
+export class Checker {
   readonly diagnostics: Diagnostic[] = [];
   constructor(readonly spec: LoadedSpec) {}
 
@@ -128,7 +130,7 @@ class Checker {
       return undefined;
     }
     const absolute = resolve(dirname(this.spec.path), value);
-    const wanted = what === "text file" ? "a UTF-8 text file" : `a ${what} (.ts)`;
+    const wanted = what === "text file" ? "a UTF-8 text file" : what.endsWith("module") ? `a ${what} (.ts)` : `a ${what}`;
     if (!existsSync(absolute)) {
       this.error(at, "E_FILE", `${at}: ${what} ${JSON.stringify(value)} not found (looked for ${JSON.stringify(absolute)}); paths are relative to the spec file.`);
     } else if (!statSync(absolute).isFile()) {
@@ -156,14 +158,15 @@ function dataSequenceLength(data: Obj, model: Obj): number | null {
 }
 
 function validateModel(c: Checker, model: unknown): void {
-  if (!isObject(model)) return c.error("model", "E_TYPE", `model must be an object: { preset: "char-transformer", ... }, { preset: "mlp", ... } or { module: "./my-model.ts" }.`);
+  if (!isObject(model)) return c.error("model", "E_TYPE", `model must be an object: { preset: "char-transformer", ... }, { preset: "mlp", ... }, { preset: "gpt2", ... } or { module: "./my-model.ts" }.`);
+  if (model.preset === "gpt2") return validateGpt2(c, model, dirname(c.spec.path));
   if ("module" in model) {
     c.keys(model, "model", ["module"]);
     c.file(model, "module", "model", "model module");
     return;
   }
   const preset = c.oneOf(model, "preset", "model", Object.keys(MODEL_KEYS));
-  if (model.preset === undefined) c.error("model", "E_VALUE", `model needs "preset" ("char-transformer" or "mlp") or "module".`);
+  if (model.preset === undefined) c.error("model", "E_VALUE", `model needs "preset" ("char-transformer", "mlp" or "gpt2") or "module".`);
   if (!preset) return;
   c.keys(model, "model", MODEL_KEYS[preset]!);
   if (preset === "char-transformer") {
@@ -236,7 +239,7 @@ function validateTextFile(c: Checker, data: Obj, model: Obj, absolute: string, e
 /** Returns whether the data has a held-out split (null: unknown, a user module). */
 function validateData(c: Checker, data: unknown, model: Obj = {}): boolean | null {
   if (!isObject(data)) {
-    c.error("data", "E_TYPE", `data must be an object: { preset: "addition", digits }, { text: "corpus.txt" } or { module: "./my-data.ts" }.`);
+    c.error("data", "E_TYPE", `data must be an object: { preset: "addition", digits }, { text: "corpus.txt" }, { jsonl: "rows.jsonl" } or { module: "./my-data.ts" }.`);
     return null;
   }
   if ("module" in data) {
@@ -244,6 +247,7 @@ function validateData(c: Checker, data: unknown, model: Obj = {}): boolean | nul
     c.file(data, "module", "data", "data module");
     return null;
   }
+  if ("jsonl" in data) return validateJsonl(c, data);
   if ("text" in data) {
     c.keys(data, "data", TEXT_KEYS);
     const absolute = c.file(data, "text", "data", "text file");
@@ -256,7 +260,7 @@ function validateData(c: Checker, data: unknown, model: Obj = {}): boolean | nul
     return (fraction ?? TEXT_DEFAULTS.evalFraction) > 0;
   }
   const preset = c.oneOf(data, "preset", "data", Object.keys(DATA_KEYS));
-  if (data.preset === undefined) c.error("data", "E_VALUE", `data needs "preset" ("addition"), "text" or "module".`);
+  if (data.preset === undefined) c.error("data", "E_VALUE", `data needs "preset" ("addition"), "text", "jsonl" or "module".`);
   if (!preset) return null;
   c.keys(data, "data", DATA_KEYS[preset]!);
   const digits = c.number(data, "digits", "data", { integer: true, min: 1, max: 6 });
@@ -431,6 +435,14 @@ export function validateSpec(spec: LoadedSpec): Diagnostic[] {
   const hasEvalData = value.data !== undefined ? validateData(c, value.data, isObject(value.model) ? value.model : {}) : null;
   if (value.args !== undefined) validateArgs(c, value.args, hasEvalData, isObject(value.data) ? value.data : {});
   if (value.callbacks !== undefined) validateCallbacks(c, spec, value);
+  if (value.tokenizer !== undefined) validateTokenizer(c, value, dirname(spec.path));
+  if (isObject(value.model) && isObject(value.data) && typeof value.data.jsonl === "string") {
+    // A row's tokens must fit the model's positions.
+    const context = value.model.preset === "char-transformer" ? value.model.contextLength : value.model.preset === "gpt2" && value.model.from === undefined ? (value.model.nPositions ?? GPT2_DEFAULTS.nPositions) : null;
+    if (typeof context === "number" && typeof value.data.maxLength === "number" && value.data.maxLength > context) {
+      c.error("data.maxLength", "E_CONTEXT", `data.maxLength (${value.data.maxLength}) is longer than the model's ${context} positions; lower maxLength to at most ${context} (rows are truncated to it) or give the model more positions.`);
+    }
+  }
   if (isObject(value.model) && isObject(value.data) && value.model.preset === "char-transformer" && typeof value.model.contextLength === "number") {
     const T = dataSequenceLength(value.data, value.model);
     if (T !== null && T > value.model.contextLength) {

@@ -18,5 +18,6 @@ export function requireGenerate(model: ModelDefinition, vocabulary: Vocabulary |
 /** Continues each prompt; returns the generated text of each (without the prompt). */
 export async function sampleText(model: ModelDefinition, params: NamedParams, vocabulary: Vocabulary, prompts: readonly string[], options: GenerateOptions): Promise<string[]> {
   const outputs = await model.generate!(params, prompts.map((p) => vocabulary.encode(p)), options);
-  return outputs.map((ids) => vocabulary.decode(ids));
+  // A row that ended with the stop token (end-of-text) is shown without it.
+  return outputs.map((ids) => vocabulary.decode(options.stopToken !== undefined && ids.at(-1) === options.stopToken ? ids.slice(0, -1) : ids));
 }

@@ -16,6 +16,8 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { textSplits } from "../../runtime/presets/index.ts";
+import { checkJsonlFile } from "../../runtime/presets/jsonl.ts";
+import { tokenizerVocabularySize } from "../validate-language.ts";
 import { constantWithWarmup, cosineWithWarmup, linearWithWarmup } from "../../runtime/schedule.ts";
 import { UsageError } from "../diagnostics.ts";
 import type { LoadedSpec } from "../load-spec.ts";
@@ -45,7 +47,7 @@ export interface Explanation {
   run: string;
   outputDir: string;
   model: { kind: string; description: string; parameters: number | null; vocabularySize: number | null };
-  data: { kind: "addition" | "text" | "module"; description: string; trainExamples: number | null; evalExamples: number | null; sequenceLength: number | null };
+  data: { kind: "addition" | "text" | "jsonl" | "module"; description: string; trainExamples: number | null; evalExamples: number | null; sequenceLength: number | null };
   batch: { perDevice: number; accumulationSteps: number; effective: number; tokensPerStep: number | null; description: string };
   length: { from: "maxSteps" | "numTrainEpochs"; maxSteps: number | null; stepsPerEpoch: number | null; epochs: number | null; description: string };
   schedule: { type: string; peak: number; warmupSteps: number | null; peakStep: number | null; firstStepLearningRate: number | null; finalLearningRate: number | null; description: string };
@@ -96,6 +98,20 @@ function dataFacts(plan: TrainingPlan, loaded: LoadedSpec): DataFacts {
       warnings: [],
     };
   }
+  if (data.kind === "jsonl") {
+    const { rows } = checkJsonlFile(resolve(dirname(loaded.path), data.source), { completionOnlyLoss: data.completionOnlyLoss.value });
+    const held = Math.floor(rows * data.evalFraction.value);
+    const vocab = plan.tokenizer ? tokenizerVocabularySize(plan.tokenizer.kind === "gpt2" ? "gpt2" : plan.tokenizer.kind === "train" ? { train: { vocabSize: plan.tokenizer.vocabSize.value } } : plan.tokenizer.kind === "file" ? { file: plan.tokenizer.source } : "char", dirname(loaded.path)) : null;
+    return {
+      kind: "jsonl",
+      description: `${count(rows)} rows of ${data.source}: ${count(rows - held)} for training, ${count(held)} held out; each row one sequence of at most ${data.maxLength.value} tokens (longer rows truncated, counted when the program starts)${data.completionOnlyLoss.value ? "; loss on completion tokens only" : ""}`,
+      train: rows - held,
+      held,
+      sequenceLength: data.maxLength.value,
+      vocab,
+      warnings: [],
+    };
+  }
   const train = data.trainExamples.value;
   const held = data.evalExamples.value;
   return {
@@ -115,6 +131,7 @@ function modelDescription(plan: TrainingPlan): { kind: string; description: stri
   if (m.kind === "char-transformer") {
     return { kind: "char-transformer", description: `char-transformer: dModel ${m.dModel.value}, ${m.layers.value} layer${m.layers.value === 1 ? "" : "s"}, ${m.heads.value} heads, contextLength ${m.contextLength.value}` };
   }
+  if (m.kind === "gpt2") return { kind: "gpt2", description: `gpt2: ${m.nLayer.value} layer${m.nLayer.value === 1 ? "" : "s"}, ${m.nHead.value} heads, nEmbd ${m.nEmbd.value}, nPositions ${m.nPositions.value}${m.from ? `, from ${m.from.source}` : ", from scratch"}` };
   return { kind: "mlp", description: `mlp: hidden [${m.hidden.value.join(", ")}], window ${m.window.value}, embedding ${m.embedding.value}` };
 }
 

@@ -9,6 +9,7 @@
  * value.
  */
 import { charTransformerShapes, type ParameterShape } from "../../runtime/presets/char-transformer.ts";
+import { gpt2Shapes } from "../../runtime/presets/gpt2.ts";
 import { mlpShapes } from "../../runtime/presets/mlp.ts";
 import type { ModelPlan } from "../plan.ts";
 
@@ -18,6 +19,7 @@ export { charTransformerShapes, mlpShapes, type ParameterShape };
 export function modelShapes(m: ModelPlan, vocab: number): ParameterShape[] | null {
   if (m.kind === "char-transformer") return charTransformerShapes({ dModel: m.dModel.value, layers: m.layers.value, heads: m.heads.value, contextLength: m.contextLength.value }, vocab);
   if (m.kind === "mlp") return mlpShapes({ hidden: m.hidden.value, window: m.window.value, embedding: m.embedding.value }, vocab);
+  if (m.kind === "gpt2") return gpt2Shapes({ nLayer: m.nLayer.value, nHead: m.nHead.value, nEmbd: m.nEmbd.value, nPositions: m.nPositions.value, layerNormEpsilon: m.layerNormEpsilon.value, vocabSize: m.from?.vocabSize ?? vocab });
   return null;
 }
 

@@ -94,11 +94,12 @@ export function maskedCrossEntropySum(logits: tf.Tensor2D, y: tf.Tensor, mask: t
   return tf.sum(tf.mul(nll, tf.reshape(mask, [-1])));
 }
 
-function layerNorm(mm: MatmulOps, x: tf.Tensor2D, gain: tf.Tensor, bias: tf.Tensor): tf.Tensor2D {
+/** LayerNorm over the last axis of x [N, d] (biased variance, as torch), with ε = `epsilon`. */
+export function layerNorm(mm: MatmulOps, x: tf.Tensor2D, gain: tf.Tensor, bias: tf.Tensor, epsilon = 1e-5): tf.Tensor2D {
   const mean = tf.mean(x, -1, true);
   const xc = tf.sub(x, mean);
   const variance = tf.mean(tf.square(xc), -1, true);
-  return mm.addBroadcast(mm.mulBroadcast(tf.mul(xc, tf.rsqrt(tf.add(variance, 1e-5))), gain), bias);
+  return mm.addBroadcast(mm.mulBroadcast(tf.mul(xc, tf.rsqrt(tf.add(variance, epsilon))), gain), bias);
 }
 
 /**
@@ -116,7 +117,7 @@ export function gelu<T extends tf.Tensor>(x: T): T {
  * training step (even inside tf.tidy) creates no persistent tensor.
  */
 const causalMasks = new Map<string, tf.Tensor2D>();
-function causalMask(t: number): tf.Tensor2D {
+export function causalMask(t: number): tf.Tensor2D {
   const key = `${tf.getBackend()}:${t}`;
   const cached = causalMasks.get(key);
   if (cached !== undefined && !cached.isDisposed) return cached;

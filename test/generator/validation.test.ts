@@ -110,8 +110,8 @@ describe("spec validation", () => {
     await expectOne({ args: ["maxSteps: 10,", "loggingSteps: 2.5,"] }, "loggingSteps", "E_RANGE", /values above 1 are step counts and must be integers/);
   });
 
-  it("ranges: learningRate must be positive", async () => {
-    await expectOne({ args: ["maxSteps: 10,", "learningRate: 0,"] }, "learningRate", "E_RANGE", /args.learningRate is 0 but must be a finite number > 0/);
+  it("ranges: learningRate must not be negative (0 leaves the weights unchanged, as HF allows)", async () => {
+    await expectOne({ args: ["maxSteps: 10,", "learningRate: -0.001,"] }, "learningRate", "E_RANGE", /args.learningRate is -0.001 but must be a finite number >= 0/);
   });
 
   it("ranges: batch size must be a positive integer", async () => {
