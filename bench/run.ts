@@ -18,6 +18,7 @@
  *   tuning         tokens/s of the formulation `--tune` picks vs the fixed per-backend default
  *   model.fit      the generated program vs tfjs-layers' model.fit training the same tf.layers
  *                  network (bench/layers-model.ts) on the same data, batch and backend
+ *   gpt2           tokens/s of GPT-2 at the chat example's size (wasm, cpu) and of GPT-2 small (124M, wasm)
  *   pytorch        tokens/s of train.py (torch on this CPU, 1 and 2 threads) vs train.ts (wasm), same spec
  *   soak           20,000 steps with saves every 500 and rotation: tensors, RSS and open file
  *                  descriptors at the start and the end (bench/soak.ts)
@@ -296,6 +297,31 @@ const gen1 = await generatorMs(1);
 const gen20 = await generatorMs(20);
 console.log(`\ngenerator: ${gen1.toFixed(0)} ms for 1 spec, ${gen20.toFixed(0)} ms per spec for 20 (warm)`);
 
+// --- GPT-2: tokens/s of the chat example's size per backend, and of GPT-2 small (124M) for a few steps
+function lmProgram(name: string, body: string): Promise<string> {
+  mkdirSync(WORK, { recursive: true });
+  const spec = join(WORK, `${name}.spec.ts`);
+  writeFileSync(spec, `import { defineTrainer } from "gen-trainer";\nexport default defineTrainer({ name: "${name}", ${body} });\n`);
+  return generateProgram(spec);
+}
+function lmTokensPerSec(path: string, backend: string, steps: number): number | string {
+  const out = mkdtempSync(join(tmpdir(), "gen-trainer-bench-lm-"));
+  const r = spawnSync(process.execPath, ["--import", "tsx", path, "--output-dir", out, "--backend", backend, "--quiet", "--max-steps", String(steps)], { cwd: ROOT, encoding: "utf8", timeout: 900_000 });
+  const lines = r.status === 0 ? readFileSync(join(out, "metrics.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, number | string>) : [];
+  rmSync(out, { recursive: true, force: true });
+  if (r.status !== 0) return `failed: ${(r.stderr || r.error?.message || "").trim().split("\n").pop()}`;
+  const train = lines.filter((l) => l.type === "train");
+  return median(train.slice(1).map((l) => l.tokens_per_sec as number));
+}
+const chatData = `data: { jsonl: ${JSON.stringify(join(ROOT, "examples", "data", "chat.jsonl"))}, evalFraction: 0, maxLength: 128 }`;
+const gpt2Example = await lmProgram("bench-gpt2-example", `tokenizer: { train: { vocabSize: 512 } }, model: { preset: "gpt2", nLayer: 2, nHead: 4, nEmbd: 96, nPositions: 128 }, ${chatData}, args: { perDeviceTrainBatchSize: 16, maxSteps: 1000, learningRate: 1e-3, loggingSteps: 5, saveStrategy: "no" }`);
+const gpt2Small = await lmProgram("bench-gpt2-124m", `tokenizer: "gpt2", model: { preset: "gpt2" }, data: { jsonl: ${JSON.stringify(join(ROOT, "examples", "data", "chat.jsonl"))}, evalFraction: 0, maxLength: 64 }, args: { perDeviceTrainBatchSize: 2, maxSteps: 1000, learningRate: 1e-4, loggingSteps: 1, saveStrategy: "no" }`);
+const gpt2Rows: { model: string; backend: string; tokensPerSec: number | string }[] = [];
+for (const backend of ["wasm", "cpu"]) gpt2Rows.push({ model: "GPT-2 2×96 (the chat example)", backend, tokensPerSec: lmTokensPerSec(gpt2Example, backend, 40) });
+gpt2Rows.push({ model: "GPT-2 small (124M), batch 2 × 64", backend: "wasm", tokensPerSec: lmTokensPerSec(gpt2Small, "wasm", 4) });
+console.log("\nGPT-2 (tokens/s, median over the logged steps after the first)");
+for (const r of gpt2Rows) console.log(`  ${r.model.padEnd(34)} ${r.backend.padEnd(6)} ${typeof r.tokensPerSec === "number" ? String(Math.round(r.tokensPerSec)).padStart(8) : r.tokensPerSec}`);
+
 // --- the PyTorch target: train.py vs train.ts for the same spec on this CPU (when torch is here)
 const pytorchRows: { variant: string; tokensPerSec: number; ratio: number }[] = [];
 const torchHere = spawnSync("/usr/bin/python3", ["-c", "import torch"]).status === 0;
@@ -340,7 +366,7 @@ if (torchHere) {
 const soakResult = await soak(20_000, BACKEND);
 console.log(`\n${formatSoak(soakResult)}`);
 
-const results = { date: new Date().toISOString(), soak: soakResult, pytorch: pytorchRows, backend: BACKEND, rounds: ROUNDS, steps: STEPS, accumulation, fp16, tuned, modelFit: fitResult, fp16RoundMsPer1M: roundMs, checkpoint: ckpt, overhead, leak, peakMatmulGflops: peak / 1e9, mfu: mfuRows, generatorMsPerSpec: { one: gen1, twenty: gen20 } };
+const results = { date: new Date().toISOString(), soak: soakResult, pytorch: pytorchRows, gpt2: gpt2Rows, backend: BACKEND, rounds: ROUNDS, steps: STEPS, accumulation, fp16, tuned, modelFit: fitResult, fp16RoundMsPer1M: roundMs, checkpoint: ckpt, overhead, leak, peakMatmulGflops: peak / 1e9, mfu: mfuRows, generatorMsPerSpec: { one: gen1, twenty: gen20 } };
 const file = join(ROOT, "bench", "results", `${results.date.slice(0, 19).replace(/:/g, "-")}.json`);
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`\nwrote ${file}`);

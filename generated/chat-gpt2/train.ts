@@ -13,6 +13,7 @@ import * as tf from "@tensorflow/tfjs";
 import {
   AdamW,
   type Batch,
+  BestMetric,
   checkpointDir,
   clipGradientsByGlobalNorm,
   cosineWithWarmup,
@@ -26,6 +27,7 @@ import {
   jsonlTexts,
   LatestValue,
   loadCheckpoint,
+  loadModelWeights,
   lockOutputDir,
   modelCard,
   modelContext,
@@ -77,7 +79,7 @@ const LAYER_NORM_EPSILON = 0.00001; // GPT-2 small's
 
 // training
 const BATCH_SIZE = 16;
-const MAX_STEPS = 800;
+const MAX_STEPS = 300;
 
 // AdamW optimizer
 const LEARNING_RATE = 0.003;
@@ -95,15 +97,19 @@ const MAX_GRAD_NORM = 1; // HF default
 // logging and evaluation
 const LOGGING_STEPS = 50;
 const EVAL_BATCH_SIZE = 8; // HF default
-const EVAL_STEPS = 200;
+const EVAL_STEPS = 50;
 
 // checkpoints (saveStrategy "steps", HF default)
-const SAVE_STEPS = 400;
+const SAVE_STEPS = 50;
 const SAVE_TOTAL_LIMIT = 1;
+
+// best model
+const METRIC_FOR_BEST_MODEL = "eval_loss"; // HF default for best-model tracking
+const GREATER_IS_BETTER = false; // HF default: a loss
 
 // callbacks
 const SAMPLE_PROMPTS = ["User: 안녕?\nAssistant:", "User: Hello!\nAssistant:"];
-const SAMPLE_EVERY_STEPS = 200;
+const SAMPLE_EVERY_STEPS = 100;
 const SAMPLE_MAX_NEW_TOKENS = 40;
 const SAMPLE_TEMPERATURE = 0; // default: greedy
 const SAMPLE_SEED = 0; // default
@@ -157,6 +163,9 @@ const optimizer = new AdamW(params, {
   epsilon: ADAM_EPSILON,
   weightDecay: WEIGHT_DECAY,
 });
+
+// The best evaluation so far by METRIC_FOR_BEST_MODEL (strict improvement, as HF), and its checkpoint.
+const best = new BestMetric(METRIC_FOR_BEST_MODEL, GREATER_IS_BETTER);
 
 // Learning rate after `schedulerStep` optimizer updates: linear warmup over warmupSteps steps, then cosine decay to 0 at maxSteps.
 function learningRate(schedulerStep: number): number {
@@ -243,6 +252,7 @@ let savedAt = 0; // step of the latest checkpoint
 async function save(step: number): Promise<void> {
   const dir = checkpointDir(outputDir, step);
   savedAt = step;
+  best.saved(step, dir);
   await saveCheckpoint(outputDir, step, {
     params,
     optimizer,
@@ -252,6 +262,7 @@ async function save(step: number): Promise<void> {
       max_steps: maxSteps,
       train_batch_size: BATCH_SIZE,
       log_history: log.history,
+      ...best.fields(),
     }),
     resume: {
       sampler: sampler.state(),
@@ -260,7 +271,7 @@ async function save(step: number): Promise<void> {
     },
   });
   log.event("save", step, { checkpoint: dir }, `[step ${step}] saved ${dir}`);
-  rotateCheckpoints(outputDir, SAVE_TOTAL_LIMIT, []);
+  rotateCheckpoints(outputDir, SAVE_TOTAL_LIMIT, [best.checkpoint]);
 }
 
 let startStep = 1;
@@ -268,6 +279,7 @@ if (resumed) {
   startStep = resumed.globalStep + 1;
   schedulerStep = resumed.resume.schedulerStep;
   if (resumed.resume.lossMean) lossMean.restore(resumed.resume.lossMean);
+  best.restore(resumed.trainerState);
   log.resumeFrom(resumed.globalStep, resumed.trainerState.log_history);
   log.message(`resumed from ${resumed.dir} at step ${resumed.globalStep}`);
 }
@@ -315,7 +327,9 @@ for (let step = startStep; step <= maxSteps; step++) {
 
   // eval
   if (step % EVAL_STEPS === 0 || step === maxSteps) {
-    log.eval(step, await evaluate(sampler.epochProgress));
+    const metrics = await evaluate(sampler.epochProgress);
+    log.eval(step, metrics);
+    best.update(metrics, step);
   }
 
   // save
@@ -330,6 +344,12 @@ for (let step = startStep; step <= maxSteps; step++) {
     log.close();
     process.exit(130);
   }
+}
+
+// loadBestModelAtEnd: the final model is the best checkpoint's weights.
+if (best.checkpoint) {
+  await loadModelWeights(best.checkpoint, params);
+  log.message(`loaded the best model (${METRIC_FOR_BEST_MODEL} ${best.value}) from ${best.checkpoint}`);
 }
 
 // The model folder in Hugging Face layout: AutoModelForCausalLM.from_pretrained(outputDir) loads it.
@@ -355,6 +375,7 @@ await writeTrainerState(outputDir, {
   max_steps: maxSteps,
   train_batch_size: BATCH_SIZE,
   log_history: log.history,
+  ...best.fields(),
 });
 log.message(`saved ${outputDir}/config.json, model.safetensors, tokenizer and model card`);
 log.summary(maxSteps);
