@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readSafetensorsFile } from "../../runtime/safetensors.ts";
 import { tokenizerFromFile } from "../../runtime/tokenizers/index.ts";
-import { generatePrograms, readJsonl, renderSpecTexts, ROOT, runProgram, tempDir } from "../helpers.ts";
+import { generatePrograms, readJsonl, renderSpecTexts, ROOT, runProgram, runPython, tempDir, torchMissing } from "../helpers.ts";
 
 const DIR = join(ROOT, ".tmp", "lm-specs");
 const CHAT = join(ROOT, "examples", "data", "chat.jsonl");
@@ -55,6 +55,55 @@ describe("a GPT-2 on chat rows with a trained BPE tokenizer", () => {
     for (const text of ["User: 안녕?\nAssistant: 안녕하세요! 😊", "Hello, world!"]) expect(tokenizer.decode(tokenizer.encode(text))).toBe(text);
     expect(JSON.parse(readFileSync(join(out, "generation_config.json"), "utf8"))).toMatchObject({ eos_token_id: tokenizer.eosTokenId });
     expect(readFileSync(join(out, "README.md"), "utf8")).toMatch(/# lm-bpe[\s\S]*eval_loss: \d/);
+  });
+
+  it.skipIf(torchMissing())("an independent PyTorch GPT-2 (HF's definition, reading config.json and the HF keys) computes the same logits from the folder", async () => {
+    const script = String.raw`
+import json, math, sys
+import torch, torch.nn.functional as F
+from gen_trainer.safetensors_io import read_safetensors
+folder = sys.argv[1]
+c = json.load(open(folder + "/config.json"))
+sd, _ = read_safetensors(folder + "/model.safetensors")
+sd = {k[len("transformer."):]: v.double() for k, v in sd.items()}
+L, H, D, eps = c["n_layer"], c["n_head"], c["n_embd"], c["layer_norm_epsilon"]
+tokens = torch.tensor(json.loads(sys.argv[2]))
+B, T = tokens.shape
+conv1d = lambda x, w, b: x @ w + b
+gelu_new = lambda x: 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
+heads = lambda t: t.view(B, T, H, D // H).permute(0, 2, 1, 3)
+x = sd["wte.weight"][tokens] + sd["wpe.weight"][torch.arange(T)].unsqueeze(0)
+causal = torch.tril(torch.ones((T, T), dtype=torch.bool))
+for l in range(L):
+    p = f"h.{l}."
+    h = F.layer_norm(x, (D,), sd[p + "ln_1.weight"], sd[p + "ln_1.bias"], eps)
+    q, k, v = (heads(t) for t in conv1d(h, sd[p + "attn.c_attn.weight"], sd[p + "attn.c_attn.bias"]).split(D, dim=2))
+    w = F.softmax(torch.where(causal, q @ k.transpose(-1, -2) / math.sqrt(D // H), torch.tensor(-1e30, dtype=torch.float64)), dim=-1)
+    x = x + conv1d((w @ v).permute(0, 2, 1, 3).reshape(B, T, D), sd[p + "attn.c_proj.weight"], sd[p + "attn.c_proj.bias"])
+    h = F.layer_norm(x, (D,), sd[p + "ln_2.weight"], sd[p + "ln_2.bias"], eps)
+    x = x + conv1d(gelu_new(conv1d(h, sd[p + "mlp.c_fc.weight"], sd[p + "mlp.c_fc.bias"])), sd[p + "mlp.c_proj.weight"], sd[p + "mlp.c_proj.bias"])
+x = F.layer_norm(x, (D,), sd["ln_f.weight"], sd["ln_f.bias"], eps)
+print(json.dumps(F.linear(x, sd["wte.weight"]).reshape(-1).tolist()))
+`;
+    const tokens = [[1, 5, 9, 200, 17, 42, 299, 0]];
+    const r = runPython(script, [out, JSON.stringify(tokens)]);
+    expect(r.status, r.stderr).toBe(0);
+    const expected = r.json() as number[];
+    const tf = await import("@tensorflow/tfjs");
+    await tf.setBackend("cpu");
+    const { gpt2 } = await import("../../runtime/models/gpt2.ts");
+    const { loadGpt2Weights, readGpt2Folder } = await import("../../runtime/hf-folder.ts");
+    const folder = readGpt2Folder(out);
+    const model = gpt2(folder.config, { vocabularySize: folder.config.vocabSize, sequenceLength: folder.config.nPositions });
+    const params = model.createParameters(0);
+    loadGpt2Weights(params, folder.tensors);
+    const logits = model.logits(params, tf.tensor2d(tokens, undefined, "int32"));
+    const actual = await logits.data();
+    const scale = Math.max(...expected.map(Math.abs));
+    const maxAbs = Math.max(...expected.map((e, i) => Math.abs(e - actual[i]!)));
+    expect(actual.length).toBe(expected.length);
+    expect(maxAbs / scale).toBeLessThan(1e-4);
+    tf.dispose([logits, ...Object.values(params)]);
   });
 
   it("gen-trainer sample continues a prompt from the folder", () => {
