@@ -14,6 +14,7 @@
  */
 import { commentLines } from "./literals.ts";
 import type { CallbackEvent } from "./plan-callbacks.ts";
+import { builtInCallbackConstants, type IntervalName, programConstants } from "./plan-constants.ts";
 import type { Cadence, Setting, TrainingPlan } from "./plan.ts";
 
 /** A value as Python source: JSON's string escapes are valid Python; True/False/None. */
@@ -77,34 +78,26 @@ class Constants {
 export function lowerPython(plan: TrainingPlan, runtimePath: string): PythonProgram {
   const c = new Constants();
   const derived: { name: string; expression: string; comment: string }[] = [];
-  const interval = (title: string, constantName: string, derivedName: string, cadence: Cadence): string | null => {
-    if (cadence === "epoch") return null;
-    if (!cadence.ratioOfMaxSteps) return c.add(title, constantName, cadence.every);
-    c.add(title, `${constantName}_RATIO`, cadence.every);
-    derived.push({ name: derivedName, expression: `math.ceil(max_steps * ${constantName}_RATIO)`, comment: `${cadence.every.path!.slice("args.".length)} ${cadence.every.value} is a ratio of max steps` });
-    return derivedName;
+  const named = programConstants(plan, "fp16: CUDA autocast with dynamic loss scaling (torch GradScaler); fp32 on a CPU");
+  for (const n of named.constants) c.add(n.group, n.name, n.setting, n.note === undefined ? undefined : n.note);
+  const snake = (camel: string) => camel.replace(/[A-Z]/g, (ch) => `_${ch.toLowerCase()}`);
+  /** How a cadence reads in a condition; a ratio of max steps becomes a value derived once max steps are known. */
+  const every = (i: IntervalName | null): string | null => {
+    if (!i || i.kind === "epoch") return null;
+    if (i.kind === "constant") return i.name;
+    derived.push({ name: snake(i.derived), expression: `math.ceil(max_steps * ${i.constant})`, comment: `${i.key} ${i.value} is a ratio of max steps` });
+    return snake(i.derived);
   };
-  const when = (cadence: Cadence, every: string | null): string => (cadence === "epoch" ? "sampler.epoch_ended" : `step % ${every} == 0`);
+  const when = (cadence: Cadence, name: string | null): string => (cadence === "epoch" ? "sampler.epoch_ended" : `step % ${name} == 0`);
 
-  c.add("run", "RUN_NAME", plan.run.name);
-  c.add("run", "OUTPUT_DIR", plan.run.outputDir);
-  c.add("run", "SEED", plan.run.seed);
   const data = plan.data;
   let dataCall: string;
   let dataSummary: string;
   if (data.kind === "addition") {
-    c.add("data", "DIGITS", data.digits);
-    c.add("data", "TRAIN_EXAMPLES", data.trainExamples);
-    c.add("data", "EVAL_EXAMPLES", data.evalExamples);
-    c.add("data", "REVERSE_ANSWER", data.reverseAnswer);
-    c.add("data", "FIXED_WIDTH", data.fixedWidth);
-    const seed = data.seed ? c.add("data", "DATA_SEED", data.seed) : "SEED";
+    const seed = named.dataSeed;
     dataCall = `addition_data(digits=DIGITS, train_examples=TRAIN_EXAMPLES, eval_examples=EVAL_EXAMPLES, reverse_answer=REVERSE_ANSWER, fixed_width=FIXED_WIDTH, seed=${seed})`;
     dataSummary = `data: ${data.example}; only the answer and "$" are loss targets`;
   } else if (data.kind === "text") {
-    c.add("data", "TEXT_FILE", data.file);
-    c.add("data", "EVAL_FRACTION", data.evalFraction);
-    c.add("data", "SEQUENCE_LENGTH", data.sequenceLength);
     dataCall = "text_data(path=HERE / TEXT_FILE, eval_fraction=EVAL_FRACTION, sequence_length=SEQUENCE_LENGTH)";
     dataSummary = `data: characters of ${data.source}, the last EVAL_FRACTION held out`;
   } else throw new Error(`lowerPython: ${data.kind} data cannot be lowered to Python (pythonUnsupported says so first)`);
@@ -112,62 +105,31 @@ export function lowerPython(plan: TrainingPlan, runtimePath: string): PythonProg
   let modelCall: string;
   let modelSummary: string;
   if (model.kind === "char-transformer") {
-    c.add("model", "D_MODEL", model.dModel);
-    c.add("model", "LAYERS", model.layers);
-    c.add("model", "HEADS", model.heads);
-    c.add("model", "CONTEXT_LENGTH", model.contextLength);
     modelCall = "char_transformer(d_model=D_MODEL, layers=LAYERS, heads=HEADS, context_length=CONTEXT_LENGTH, vocabulary_size=len(data.vocabulary.tokens))";
     modelSummary = "model: causal transformer decoder over characters (pre-LayerNorm, GELU MLP)";
   } else if (model.kind === "mlp") {
-    c.add("model", "HIDDEN", model.hidden);
-    c.add("model", "WINDOW", model.window);
-    c.add("model", "EMBEDDING", model.embedding);
     modelCall = "mlp(hidden=HIDDEN, window=WINDOW, embedding=EMBEDDING, vocabulary_size=len(data.vocabulary.tokens))";
     modelSummary = "model: MLP over the embeddings of the previous WINDOW tokens";
   } else throw new Error(`lowerPython: a ${model.kind} model cannot be lowered to Python (pythonUnsupported says so first)`);
 
-  c.add("training", "BATCH_SIZE", plan.batch.perDevice);
   const accumulation = plan.batch.accumulation;
-  if (accumulation) c.add("training", "GRADIENT_ACCUMULATION_STEPS", accumulation.steps);
   let maxSteps: string;
   if ("maxSteps" in plan.length) {
-    c.add("training", "MAX_STEPS", plan.length.maxSteps);
     maxSteps = "flags.max_steps or MAX_STEPS  # optimizer steps to run (--max-steps overrides)";
   } else {
-    c.add("training", "NUM_TRAIN_EPOCHS", plan.length.epochs);
     maxSteps = `flags.max_steps or math.ceil(NUM_TRAIN_EPOCHS * sampler.steps_per_epoch(${accumulation ? "GRADIENT_ACCUMULATION_STEPS" : "1"}))  # NUM_TRAIN_EPOCHS epochs of optimizer steps (--max-steps overrides)`;
   }
   const opt = plan.optimizer;
-  c.add("AdamW optimizer", "LEARNING_RATE", opt.learningRate);
-  c.add("AdamW optimizer", "WEIGHT_DECAY", opt.weightDecay);
-  c.add("AdamW optimizer", "ADAM_BETA1", opt.beta1);
-  c.add("AdamW optimizer", "ADAM_BETA2", opt.beta2);
-  c.add("AdamW optimizer", "ADAM_EPSILON", opt.epsilon);
-  const scheduleTitle = `learning-rate schedule: ${plan.schedule.type.value}`;
-  let warmup = "0";
-  const w = plan.schedule.warmup;
-  if (w && "steps" in w) warmup = c.add(scheduleTitle, "WARMUP_STEPS", w.steps);
-  else if (w) {
-    c.add(scheduleTitle, "WARMUP_RATIO", w.ratio);
-    derived.push({ name: "warmup_steps", expression: "math.ceil(max_steps * WARMUP_RATIO)", comment: "warmup as a ratio of max steps" });
-    warmup = "warmup_steps";
-  }
+  const w = named.warmup;
+  if (w.kind === "ratio") derived.push({ name: snake(w.derived), expression: `math.ceil(max_steps * ${w.constant})`, comment: "warmup as a ratio of max steps" });
+  const warmup = w.kind === "none" ? "0" : w.kind === "constant" ? w.name : snake(w.derived);
   const schedule = {
     linear: { expression: `LEARNING_RATE * linear_with_warmup(scheduler_step, ${warmup}, max_steps)`, summary: warmup === "0" ? "linear decay from LEARNING_RATE to 0 at max_steps" : `linear warmup over ${warmup} steps, then linear decay to 0 at max_steps` },
     cosine: { expression: `LEARNING_RATE * cosine_with_warmup(scheduler_step, ${warmup}, max_steps)`, summary: warmup === "0" ? "cosine decay from LEARNING_RATE to 0 at max_steps" : `linear warmup over ${warmup} steps, then cosine decay to 0 at max_steps` },
     constant_with_warmup: { expression: `LEARNING_RATE * constant_with_warmup(scheduler_step, ${warmup})`, summary: `linear warmup over ${warmup} steps, then constant` },
     constant: { expression: "LEARNING_RATE", summary: "constant" },
   }[plan.schedule.type.value];
-  if (plan.clipping) c.add("gradient clipping", "MAX_GRAD_NORM", plan.clipping.maxGradNorm);
   const fp16 = plan.fp16;
-  const fp16Title = "fp16: CUDA autocast with dynamic loss scaling (torch GradScaler); fp32 on a CPU";
-  if (fp16) {
-    c.add(fp16Title, "LOSS_SCALE_INIT", fp16.initScale);
-    c.add(fp16Title, "LOSS_SCALE_GROWTH_FACTOR", fp16.growthFactor);
-    c.add(fp16Title, "LOSS_SCALE_BACKOFF_FACTOR", fp16.backoffFactor);
-    c.add(fp16Title, "LOSS_SCALE_GROWTH_INTERVAL", fp16.growthInterval);
-    if (fp16.minScale) c.add(fp16Title, "LOSS_SCALE_MIN", fp16.minScale);
-  }
 
   // --- callbacks: only the built-ins reach here
   const callbacks = plan.callbacks;
@@ -175,42 +137,21 @@ export function lowerPython(plan: TrainingPlan, runtimePath: string): PythonProg
   let sample: { topK: string } | null = null;
   const hooks: Partial<Record<CallbackEvent, string[]>> = {};
   for (const cb of callbacks?.list ?? []) {
+    for (const n of builtInCallbackConstants(cb)) callbackConstants.add(n.group, n.name, n.setting);
     if (cb.kind === "generationSample") {
-      callbackConstants.add("callbacks", "SAMPLE_PROMPTS", cb.prompts);
-      callbackConstants.add("callbacks", "SAMPLE_EVERY_STEPS", cb.everySteps);
-      callbackConstants.add("callbacks", "SAMPLE_MAX_NEW_TOKENS", cb.maxNewTokens);
-      callbackConstants.add("callbacks", "SAMPLE_TEMPERATURE", cb.temperature);
-      if (cb.topK) callbackConstants.add("callbacks", "SAMPLE_TOP_K", cb.topK);
-      callbackConstants.add("callbacks", "SAMPLE_SEED", cb.seed);
       sample = { topK: cb.topK ? "SAMPLE_TOP_K" : "0" };
       (hooks.onStepEnd ??= []).push("if step % SAMPLE_EVERY_STEPS == 0 and dist.is_main:", "    sample_generations(step)");
     } else if (cb.kind === "earlyStopping") {
-      callbackConstants.add("callbacks", "EARLY_STOPPING_PATIENCE", cb.patience);
-      callbackConstants.add("callbacks", "EARLY_STOPPING_THRESHOLD", cb.threshold);
       (hooks.onEvaluate ??= []).push("if early_stopping.update(metrics):  # patience exhausted", "    stop_training = True");
     }
   }
 
-  const logTitle = "logging and evaluation";
   const logging = plan.logging;
-  const logEvery = logging?.cadence && logging.cadence !== "epoch" ? interval(logTitle, "LOGGING_STEPS", "logging_steps", logging.cadence) : null;
+  const logEvery = every(named.logging);
   const evaluation = plan.evaluation;
-  let evalEvery: string | null = null;
-  if (evaluation) {
-    c.add(logTitle, "EVAL_BATCH_SIZE", evaluation.batchSize);
-    evalEvery = interval(logTitle, "EVAL_STEPS", "eval_steps", evaluation.cadence);
-  }
+  const evalEvery = every(named.evaluation);
   const ckpt = plan.checkpointing;
-  let saveCondition = "";
-  if (ckpt) {
-    const title = `checkpoints (saveStrategy "${ckpt.strategy.value}"${ckpt.strategy.from === "spec" ? "" : ", HF default"})`;
-    saveCondition = ckpt.cadence === "best" ? "improved" : `${when(ckpt.cadence, interval(title, "SAVE_STEPS", "save_steps", ckpt.cadence))} or step == max_steps`;
-    if (ckpt.totalLimit) c.add(title, "SAVE_TOTAL_LIMIT", ckpt.totalLimit);
-  }
-  if (plan.metric) {
-    c.add("best model", "METRIC_FOR_BEST_MODEL", plan.metric.name);
-    c.add("best model", "GREATER_IS_BETTER", plan.metric.greaterIsBetter);
-  }
+  const saveCondition = !ckpt ? "" : ckpt.cadence === "best" ? "improved" : `${when(ckpt.cadence, every(named.saving))} or step == max_steps`;
   for (const g of callbackConstants.groups) c.groups.push(g);
 
   const best = ckpt?.tracksBest ?? false;

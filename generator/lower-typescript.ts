@@ -12,6 +12,7 @@
  */
 import { commentLines, literal } from "./literals.ts";
 import type { CallbackEvent, CallbackPlan } from "./plan-callbacks.ts";
+import { builtInCallbackConstants, type IntervalName, programConstants } from "./plan-constants.ts";
 import type { Cadence, Setting, TrainingPlan } from "./plan.ts";
 
 export interface Constant {
@@ -82,44 +83,29 @@ export function lowerTypeScript(plan: TrainingPlan): TypeScriptProgram {
   const externals: External[] = [];
   const derived: { name: string; expression: string; comment: string }[] = [];
 
-  /** A cadence as the name of its step interval (a constant, or a value derived from max steps). */
-  const interval = (title: string, constantName: string, derivedName: string, cadence: Cadence): string | null => {
-    if (cadence === "epoch") return null;
-    if (!cadence.ratioOfMaxSteps) return c.add(title, constantName, cadence.every);
-    c.add(title, `${constantName}_RATIO`, cadence.every);
-    const key = cadence.every.path!.slice("args.".length);
-    derived.push({ name: derivedName, expression: `Math.ceil(maxSteps * ${constantName}_RATIO)`, comment: `${key} ${cadence.every.value} is a ratio of max steps` });
-    return derivedName;
+  const named = programConstants(plan, "fp16: emulated binary16 with dynamic loss scaling (torch GradScaler)");
+  for (const n of named.constants) c.add(n.group, n.name, n.setting, n.note === undefined ? undefined : n.note);
+  /** How a cadence reads in a condition; a ratio of max steps becomes a value derived once max steps are known. */
+  const every = (i: IntervalName | null): string | null => {
+    if (!i || i.kind === "epoch") return null;
+    if (i.kind === "constant") return i.name;
+    derived.push({ name: i.derived, expression: `Math.ceil(maxSteps * ${i.constant})`, comment: `${i.key} ${i.value} is a ratio of max steps` });
+    return i.derived;
   };
-  const when = (cadence: Cadence, every: string | null): string => (cadence === "epoch" ? "sampler.epochEnded" : `step % ${every} === 0`);
+  const when = (cadence: Cadence, name: string | null): string => (cadence === "epoch" ? "sampler.epochEnded" : `step % ${name} === 0`);
 
   // --- run, data, model
-  c.add("run", "RUN_NAME", plan.run.name);
-  c.add("run", "OUTPUT_DIR", plan.run.outputDir);
-  c.add("run", "SEED", plan.run.seed);
   const data = plan.data;
   let dataCall: string;
   let dataSummary: string;
   if (data.kind === "addition") {
-    c.add("data", "DIGITS", data.digits);
-    c.add("data", "TRAIN_EXAMPLES", data.trainExamples);
-    c.add("data", "EVAL_EXAMPLES", data.evalExamples);
-    c.add("data", "REVERSE_ANSWER", data.reverseAnswer);
-    c.add("data", "FIXED_WIDTH", data.fixedWidth);
-    const seed = data.seed ? c.add("data", "DATA_SEED", data.seed) : "SEED";
+    const seed = named.dataSeed;
     dataCall = `additionData({ digits: DIGITS, trainExamples: TRAIN_EXAMPLES, evalExamples: EVAL_EXAMPLES, reverseAnswer: REVERSE_ANSWER, fixedWidth: FIXED_WIDTH, seed: ${seed} })`;
     dataSummary = `data: ${data.example}; only the answer and "$" are loss targets`;
   } else if (data.kind === "text") {
-    c.add("data", "TEXT_FILE", data.file);
-    c.add("data", "EVAL_FRACTION", data.evalFraction);
-    c.add("data", "SEQUENCE_LENGTH", data.sequenceLength);
     dataCall = "textData({ path: resolve(dirname(fileURLToPath(import.meta.url)), TEXT_FILE), evalFraction: EVAL_FRACTION, sequenceLength: SEQUENCE_LENGTH })";
     dataSummary = `data: characters of ${data.source}, the last EVAL_FRACTION held out`;
   } else if (data.kind === "jsonl") {
-    c.add("data", "JSONL_FILE", data.file);
-    c.add("data", "EVAL_FRACTION", data.evalFraction);
-    c.add("data", "MAX_LENGTH", data.maxLength);
-    c.add("data", "COMPLETION_ONLY_LOSS", data.completionOnlyLoss);
     dataCall = "jsonlData({ path: jsonlPath, tokenizer, evalFraction: EVAL_FRACTION, maxLength: MAX_LENGTH, completionOnlyLoss: COMPLETION_ONLY_LOSS })";
     dataSummary = `data: the rows of ${data.source} (text, prompt/completion or chat messages), one sequence each, the last EVAL_FRACTION held out; ${data.completionOnlyLoss.value ? "only completion (assistant) tokens are loss targets" : "every token is a loss target"}`;
   } else {
@@ -135,10 +121,8 @@ export function lowerTypeScript(plan: TrainingPlan): TypeScriptProgram {
     if (tok.kind === "char") tokenizerLines.push("// tokenizer: one token per character of the rows, plus <|endoftext|> (ends every row)", 'const tokenizer = charTokenizer(jsonlTexts(jsonlPath, { evalFraction: EVAL_FRACTION }).all.join(""), { specials: ["<|endoftext|>"] });');
     else if (tok.kind === "gpt2") tokenizerLines.push("// tokenizer: GPT-2's byte-level BPE (50,257 tokens; <|endoftext|> ends every row)", "const tokenizer = gpt2Tokenizer();");
     else if (tok.kind === "file") {
-      c.add("tokenizer", "TOKENIZER_FILE", tok.file);
       tokenizerLines.push(`// tokenizer: ${tok.fromModelFolder ? "the model folder's own" : "the"} tokenizer.json (Hugging Face format)`, "const tokenizer = tokenizerFromFile(resolve(dirname(fileURLToPath(import.meta.url)), TOKENIZER_FILE));");
     } else {
-      c.add("tokenizer", "TOKENIZER_VOCAB_SIZE", tok.vocabSize);
       tokenizerLines.push(
         "// tokenizer: a byte-level BPE trained on the training rows when the program starts (the same rows",
         "// always give the same tokenizer, so a resumed run has it too); written as tokenizer.json at the end",
@@ -152,10 +136,6 @@ export function lowerTypeScript(plan: TrainingPlan): TypeScriptProgram {
   let modelCall: string;
   let modelSummary: string;
   if (model.kind === "char-transformer") {
-    c.add("model", "D_MODEL", model.dModel);
-    c.add("model", "LAYERS", model.layers);
-    c.add("model", "HEADS", model.heads);
-    c.add("model", "CONTEXT_LENGTH", model.contextLength);
     let formulation = "";
     if (model.tuning) {
       const t = model.tuning;
@@ -171,19 +151,10 @@ export function lowerTypeScript(plan: TrainingPlan): TypeScriptProgram {
     modelCall = `charTransformer({ dModel: D_MODEL, layers: LAYERS, heads: HEADS, contextLength: CONTEXT_LENGTH${formulation} }, modelContext(data))`;
     modelSummary = "model: causal transformer decoder over characters (pre-LayerNorm, GELU MLP)";
   } else if (model.kind === "mlp") {
-    c.add("model", "HIDDEN", model.hidden);
-    c.add("model", "WINDOW", model.window);
-    c.add("model", "EMBEDDING", model.embedding);
     modelCall = "mlp({ hidden: HIDDEN, window: WINDOW, embedding: EMBEDDING }, modelContext(data))";
     modelSummary = "model: MLP over the embeddings of the previous WINDOW tokens";
   } else if (model.kind === "gpt2") {
-    c.add("model", "N_LAYER", model.nLayer);
-    c.add("model", "N_HEAD", model.nHead);
-    c.add("model", "N_EMBD", model.nEmbd);
-    c.add("model", "N_POSITIONS", model.nPositions);
-    c.add("model", "LAYER_NORM_EPSILON", model.layerNormEpsilon);
     if (model.from) {
-      c.add("model", "FROM_DIR", model.from.dir);
       modelBefore.push("// model.from: a trained GPT-2 in Hugging Face layout (config.json + model.safetensors)", "const pretrained = readGpt2Folder(resolve(dirname(fileURLToPath(import.meta.url)), FROM_DIR));");
       modelAfter.push("loadGpt2Weights(params, pretrained.tensors); // every key checked by name and shape");
     }
@@ -198,49 +169,24 @@ export function lowerTypeScript(plan: TrainingPlan): TypeScriptProgram {
   }
 
   // --- training length, optimizer, schedule, clipping, fp16
-  c.add("training", "BATCH_SIZE", plan.batch.perDevice);
   const accumulation = plan.batch.accumulation;
-  if (accumulation) c.add("training", "GRADIENT_ACCUMULATION_STEPS", accumulation.steps);
   let maxSteps: { expression: string; comment: string };
   if ("maxSteps" in plan.length) {
-    c.add("training", "MAX_STEPS", plan.length.maxSteps);
     maxSteps = { expression: "flags.maxSteps ?? MAX_STEPS", comment: "optimizer steps to run (--max-steps overrides)" };
   } else {
-    c.add("training", "NUM_TRAIN_EPOCHS", plan.length.epochs);
     maxSteps = { expression: `flags.maxSteps ?? Math.ceil(NUM_TRAIN_EPOCHS * sampler.stepsPerEpoch(${accumulation ? "GRADIENT_ACCUMULATION_STEPS" : "1"}))`, comment: "NUM_TRAIN_EPOCHS epochs of optimizer steps (--max-steps overrides)" };
   }
   const opt = plan.optimizer;
-  const adam = "AdamW optimizer";
-  c.add(adam, "LEARNING_RATE", opt.learningRate);
-  c.add(adam, "WEIGHT_DECAY", opt.weightDecay);
-  c.add(adam, "ADAM_BETA1", opt.beta1);
-  c.add(adam, "ADAM_BETA2", opt.beta2);
-  c.add(adam, "ADAM_EPSILON", opt.epsilon);
-  const scheduleTitle = `learning-rate schedule: ${plan.schedule.type.value}`;
-  let warmup = "0";
-  const w = plan.schedule.warmup;
-  if (w && "steps" in w) warmup = c.add(scheduleTitle, "WARMUP_STEPS", w.steps);
-  else if (w) {
-    c.add(scheduleTitle, "WARMUP_RATIO", w.ratio);
-    derived.push({ name: "warmupSteps", expression: "Math.ceil(maxSteps * WARMUP_RATIO)", comment: "warmup as a ratio of max steps" });
-    warmup = "warmupSteps";
-  }
+  const w = named.warmup;
+  if (w.kind === "ratio") derived.push({ name: w.derived, expression: `Math.ceil(maxSteps * ${w.constant})`, comment: "warmup as a ratio of max steps" });
+  const warmup = w.kind === "none" ? "0" : w.kind === "constant" ? w.name : w.derived;
   const schedule = {
     linear: { expression: `LEARNING_RATE * linearWithWarmup(schedulerStep, ${warmup}, maxSteps)`, summary: warmup === "0" ? "linear decay from LEARNING_RATE to 0 at maxSteps" : `linear warmup over ${warmup} steps, then linear decay to 0 at maxSteps` },
     cosine: { expression: `LEARNING_RATE * cosineWithWarmup(schedulerStep, ${warmup}, maxSteps)`, summary: warmup === "0" ? "cosine decay from LEARNING_RATE to 0 at maxSteps" : `linear warmup over ${warmup} steps, then cosine decay to 0 at maxSteps` },
     constant_with_warmup: { expression: `LEARNING_RATE * constantWithWarmup(schedulerStep, ${warmup})`, summary: `linear warmup over ${warmup} steps, then constant` },
     constant: { expression: "LEARNING_RATE", summary: "constant" },
   }[plan.schedule.type.value];
-  if (plan.clipping) c.add("gradient clipping", "MAX_GRAD_NORM", plan.clipping.maxGradNorm);
   const fp16 = plan.fp16;
-  const fp16Title = "fp16: emulated binary16 with dynamic loss scaling (torch GradScaler)";
-  if (fp16) {
-    c.add(fp16Title, "LOSS_SCALE_INIT", fp16.initScale);
-    c.add(fp16Title, "LOSS_SCALE_GROWTH_FACTOR", fp16.growthFactor);
-    c.add(fp16Title, "LOSS_SCALE_BACKOFF_FACTOR", fp16.backoffFactor);
-    c.add(fp16Title, "LOSS_SCALE_GROWTH_INTERVAL", fp16.growthInterval);
-    if (fp16.minScale) c.add(fp16Title, "LOSS_SCALE_MIN", fp16.minScale);
-  }
 
   // --- callbacks (their constants are printed after the best-model group, as a group of their own)
   const callbacks = plan.callbacks;
@@ -264,24 +210,18 @@ export function lowerTypeScript(plan: TrainingPlan): TypeScriptProgram {
         variables.add(variable);
         if (!externals.some((e) => e.name === cb.export && e.from === cb.module)) externals.push({ name: cb.export, from: cb.module, kind: "named" });
         const options = cb.options ? cc.add(title, `${upperSnake(variable)}_OPTIONS`, cb.options) : "";
-        const every = cb.every ? cc.add(title, `${upperSnake(variable)}_EVERY`, cb.every, "steps between onStepEnd calls") : null;
+        const everyConstant = cb.every ? cc.add(title, `${upperSnake(variable)}_EVERY`, cb.every, "steps between onStepEnd calls") : null;
         instances.push(`const ${variable} = new ${cb.export}(${options});`);
         hookCall.push((event) => {
           const call = `await runHook(${literal(cb.export)}, "${event}", () => ${variable}.${event}(TRAINING_ARGS, state, control, ${HOOK_CONTEXT[event] ?? "callbackContext"}));`;
-          return event === "onStepEnd" && every ? `if (step % ${every} === 0) ${call}` : call;
+          return event === "onStepEnd" && everyConstant ? `if (step % ${everyConstant} === 0) ${call}` : call;
         });
       } else if (cb.kind === "generationSample") {
-        cc.add(title, "SAMPLE_PROMPTS", cb.prompts);
-        cc.add(title, "SAMPLE_EVERY_STEPS", cb.everySteps);
-        cc.add(title, "SAMPLE_MAX_NEW_TOKENS", cb.maxNewTokens);
-        cc.add(title, "SAMPLE_TEMPERATURE", cb.temperature);
-        if (cb.topK) cc.add(title, "SAMPLE_TOP_K", cb.topK);
-        cc.add(title, "SAMPLE_SEED", cb.seed);
+        for (const n of builtInCallbackConstants(cb)) cc.add(title, n.name, n.setting);
         sample = { topK: cb.topK !== null };
         hookCall.push(() => "if (step % SAMPLE_EVERY_STEPS === 0) await sampleGenerations(step);");
       } else {
-        cc.add(title, "EARLY_STOPPING_PATIENCE", cb.patience);
-        cc.add(title, "EARLY_STOPPING_THRESHOLD", cb.threshold);
+        for (const n of builtInCallbackConstants(cb)) cc.add(title, n.name, n.setting);
         hookCall.push(() => "if (earlyStopping.update(metrics)) control.shouldTrainingStop = true; // patience exhausted");
       }
     });
@@ -289,28 +229,13 @@ export function lowerTypeScript(plan: TrainingPlan): TypeScriptProgram {
   }
 
   // --- logging, evaluation, checkpoints, best model
-  const logTitle = "logging and evaluation";
   const logging = plan.logging;
-  let logEvery: string | null = null;
-  if (logging?.cadence && logging.cadence !== "epoch") logEvery = interval(logTitle, "LOGGING_STEPS", "loggingSteps", logging.cadence);
+  const logEvery = every(named.logging);
   const evaluation = plan.evaluation;
-  let evalEvery: string | null = null;
-  if (evaluation) {
-    c.add(logTitle, "EVAL_BATCH_SIZE", evaluation.batchSize);
-    evalEvery = interval(logTitle, "EVAL_STEPS", "evalSteps", evaluation.cadence);
-  }
+  const evalEvery = every(named.evaluation);
   const ckpt = plan.checkpointing;
   let saveCondition = "";
-  if (ckpt) {
-    const title = `checkpoints (saveStrategy "${ckpt.strategy.value}"${ckpt.strategy.from === "spec" ? "" : ", HF default"})`;
-    if (ckpt.cadence === "best") saveCondition = `improved${control("shouldSave")}`;
-    else saveCondition = `${when(ckpt.cadence, interval(title, "SAVE_STEPS", "saveSteps", ckpt.cadence))} || step === maxSteps${control("shouldSave")}`;
-    if (ckpt.totalLimit) c.add(title, "SAVE_TOTAL_LIMIT", ckpt.totalLimit);
-  }
-  if (plan.metric) {
-    c.add("best model", "METRIC_FOR_BEST_MODEL", plan.metric.name);
-    c.add("best model", "GREATER_IS_BETTER", plan.metric.greaterIsBetter);
-  }
+  if (ckpt) saveCondition = ckpt.cadence === "best" ? `improved${control("shouldSave")}` : `${when(ckpt.cadence, every(named.saving))} || step === maxSteps${control("shouldSave")}`;
   for (const constant of callbackConstants) c.raw("callbacks", constant);
 
   // --- what the program's sections need to know
