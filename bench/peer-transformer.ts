@@ -19,9 +19,11 @@
  * same batches.
  *
  *   tsx bench/peer-transformer.ts --corpus FILE [--backend wasm] [--d-model 128] [--layers 2]
- *     [--heads 4] [--context 64] [--batch 32] [--steps 20] [--log-every 4]
+ *     [--heads 4] [--context 64] [--batch 32] [--steps 20] [--log-every 4] [--warmup 1]
+ *     [--layer-norm layers|own]
  *
- * Prints one JSON line: { tokens_per_sec (median over the logging intervals after the first),
+ * Prints one JSON line: { tokens_per_sec (median over the logging intervals after the first
+ * --warmup ones),
  * parameters, first_loss, last_loss, backend }.
  */
 import { parseArgs } from "node:util";
@@ -34,30 +36,62 @@ export interface PeerConfig {
   layers: number;
   heads: number;
   contextLength: number;
+  /**
+   * "layers": tf.layers.layerNormalization (the default). It tiles gamma, beta and the moments
+   * to the input's shape, and tfjs-core's Tile gradient adds up one slice per tiled row, which
+   * dominates this model's step on wasm and cpu. "own": LayerNorm written with tf.moments, as a
+   * user who noticed that would write it.
+   */
+  layerNorm?: "layers" | "own";
+}
+
+/** The part of a layer the model uses. */
+interface Applicable {
+  apply(x: tf.Tensor | tf.Tensor[]): tf.Tensor | tf.Tensor[] | tf.SymbolicTensor | tf.SymbolicTensor[];
+  countParams(): number;
+}
+
+/** LayerNorm over the last axis with a gain and a bias, from tf.moments. */
+class OwnLayerNorm implements Applicable {
+  private readonly gamma: tf.Variable;
+  private readonly beta: tf.Variable;
+  constructor(d: number, private readonly epsilon: number) {
+    this.gamma = tf.variable(tf.ones([d]));
+    this.beta = tf.variable(tf.zeros([d]));
+  }
+  apply(x: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const input = x as tf.Tensor;
+    const { mean, variance } = tf.moments(input, -1, true);
+    return tf.add(tf.mul(tf.div(tf.sub(input, mean), tf.sqrt(tf.add(variance, this.epsilon))), this.gamma), this.beta);
+  }
+  countParams(): number {
+    return this.gamma.size + this.beta.size;
+  }
 }
 
 /** A GPT-style decoder built from tf.layers; apply() maps token ids [B, T] to logits [B, T, V]. */
 export class PeerTransformer {
   readonly tokenEmbedding: tf.layers.Layer;
   readonly positionEmbedding: tf.layers.Layer;
-  readonly blocks: { ln1: tf.layers.Layer; qkv: tf.layers.Layer; proj: tf.layers.Layer; ln2: tf.layers.Layer; fc: tf.layers.Layer; fcProj: tf.layers.Layer }[];
-  readonly lnF: tf.layers.Layer;
+  readonly blocks: { ln1: Applicable; qkv: tf.layers.Layer; proj: tf.layers.Layer; ln2: Applicable; fc: tf.layers.Layer; fcProj: tf.layers.Layer }[];
+  readonly lnF: Applicable;
   readonly head: tf.layers.Layer;
   private readonly mask: tf.Tensor2D;
 
   constructor(readonly config: PeerConfig) {
     const { vocabularySize: v, dModel: d, layers, contextLength: t } = config;
+    const layerNorm = (): Applicable => (config.layerNorm === "own" ? new OwnLayerNorm(d, 1e-5) : tf.layers.layerNormalization({ epsilon: 1e-5 }));
     this.tokenEmbedding = tf.layers.embedding({ inputDim: v, outputDim: d });
     this.positionEmbedding = tf.layers.embedding({ inputDim: t, outputDim: d });
     this.blocks = Array.from({ length: layers }, () => ({
-      ln1: tf.layers.layerNormalization({ epsilon: 1e-5 }),
+      ln1: layerNorm(),
       qkv: tf.layers.dense({ units: 3 * d, useBias: false }),
       proj: tf.layers.dense({ units: d, useBias: false }),
-      ln2: tf.layers.layerNormalization({ epsilon: 1e-5 }),
+      ln2: layerNorm(),
       fc: tf.layers.dense({ units: 4 * d, activation: "gelu_new" }),
       fcProj: tf.layers.dense({ units: d }),
     }));
-    this.lnF = tf.layers.layerNormalization({ epsilon: 1e-5 });
+    this.lnF = layerNorm();
     this.head = tf.layers.dense({ units: v, useBias: false });
     // Causal mask: 0 on and below the diagonal, -1e9 above.
     this.mask = tf.keep(tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([t, t]), -1, 0)), -1e9) as tf.Tensor2D);
@@ -95,7 +129,7 @@ export class PeerTransformer {
   }
 
   parameterCount(): number {
-    const layers = [this.tokenEmbedding, this.positionEmbedding, ...this.blocks.flatMap((b) => Object.values(b)), this.lnF, this.head];
+    const layers: Applicable[] = [this.tokenEmbedding, this.positionEmbedding, ...this.blocks.flatMap((b) => Object.values(b) as Applicable[]), this.lnF, this.head];
     return layers.reduce((n, l) => n + l.countParams(), 0);
   }
 }
@@ -117,6 +151,8 @@ async function main(): Promise<void> {
       batch: { type: "string", default: "32" },
       steps: { type: "string", default: "20" },
       "log-every": { type: "string", default: "4" },
+      warmup: { type: "string", default: "1" },
+      "layer-norm": { type: "string", default: "layers" },
       "learning-rate": { type: "string", default: "1e-3" },
     },
   });
@@ -125,7 +161,7 @@ async function main(): Promise<void> {
   const [d, layers, heads, t, batchSize, steps, logEvery] = ["d-model", "layers", "heads", "context", "batch", "steps", "log-every"].map((k) => Number(values[k as keyof typeof values]));
   const data = textData({ path: values.corpus, evalFraction: 0, sequenceLength: t! });
   const sampler = new EpochSampler(data.trainSize, batchSize!, 42);
-  const model = new PeerTransformer({ vocabularySize: data.vocabulary!.tokens.length, dModel: d!, layers: layers!, heads: heads!, contextLength: t! });
+  const model = new PeerTransformer({ vocabularySize: data.vocabulary!.tokens.length, dModel: d!, layers: layers!, heads: heads!, contextLength: t!, layerNorm: values["layer-norm"] === "own" ? "own" : "layers" });
   const optimizer = tf.train.adam(Number(values["learning-rate"]), 0.9, 0.999, 1e-8);
   // tf.layers create their weights on first use; minimize() differentiates with respect to the
   // variables that exist when it is called, so build them with one forward pass first.
@@ -148,8 +184,8 @@ async function main(): Promise<void> {
       intervalTokens = 0;
     }
   }
-  // The first interval includes the first (slower) steps, as in the generated program's log.
-  const measured = rates.length > 1 ? rates.slice(1) : rates;
+  // The first intervals include the first (slower) steps: --warmup of them are left out.
+  const measured = rates.slice(Math.min(Number(values.warmup), rates.length - 1));
   process.stdout.write(
     `${JSON.stringify({ tokens_per_sec: median(measured), parameters: model.parameterCount(), first_loss: losses[0], last_loss: losses[losses.length - 1], backend, num_tensors: tf.memory().numTensors })}\n`,
   );

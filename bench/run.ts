@@ -22,6 +22,10 @@
  *   pytorch        tokens/s of train.py (torch on this CPU, 1 and 2 threads) vs train.ts (wasm), same spec
  *   soak           20,000 steps with saves every 500 and rotation: tensors, RSS and open file
  *                  descriptors at the start and the end (bench/soak.ts)
+ *   backends       tokens/s of the d=64/128/256 char-transformer per backend (cpu, wasm, wasm
+ *                  --threads, webgpu) and vs the straightforward tfjs formulation
+ *                  (bench/peer-transformer.ts), one round (bench/backends.ts; alone:
+ *                  npm run bench:backends)
  *
  * Options: --rounds N (default 3), --steps N (training steps per run, default 60),
  * --overhead-steps N (default 1000), --backend wasm|cpu (default wasm).
@@ -34,6 +38,7 @@ import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
 import { renderSpecs } from "../generator/generate.ts";
 import { formatSoak, soak } from "./soak.ts";
+import { benchBackends } from "./backends.ts";
 import { AdamW, charTransformer, EpochSampler, fp16Round, saveCheckpoint, selectBackend, trainerState } from "../runtime/index.ts";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -362,11 +367,15 @@ if (torchHere) {
   console.log("\nthe PyTorch target: skipped (no torch for /usr/bin/python3; apt-get install python3-torch)");
 }
 
+// --- backends: tokens/s per backend and vs the straightforward tfjs formulation (bench/backends.ts).
+// One round: its cpu and peer rows take minutes each (npm run bench:backends -- --rounds N for more).
+const backendsResult = await benchBackends({ rounds: 1 });
+
 // --- soak: a long run with checkpoints and rotation (bench/soak.ts)
 const soakResult = await soak(20_000, BACKEND);
 console.log(`\n${formatSoak(soakResult)}`);
 
-const results = { date: new Date().toISOString(), soak: soakResult, pytorch: pytorchRows, gpt2: gpt2Rows, backend: BACKEND, rounds: ROUNDS, steps: STEPS, accumulation, fp16, tuned, modelFit: fitResult, fp16RoundMsPer1M: roundMs, checkpoint: ckpt, overhead, leak, peakMatmulGflops: peak / 1e9, mfu: mfuRows, generatorMsPerSpec: { one: gen1, twenty: gen20 } };
+const results = { date: new Date().toISOString(), soak: soakResult, backends: backendsResult, pytorch: pytorchRows, gpt2: gpt2Rows, backend: BACKEND, rounds: ROUNDS, steps: STEPS, accumulation, fp16, tuned, modelFit: fitResult, fp16RoundMsPer1M: roundMs, checkpoint: ckpt, overhead, leak, peakMatmulGflops: peak / 1e9, mfu: mfuRows, generatorMsPerSpec: { one: gen1, twenty: gen20 } };
 const file = join(ROOT, "bench", "results", `${results.date.slice(0, 19).replace(/:/g, "-")}.json`);
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`\nwrote ${file}`);

@@ -9,6 +9,7 @@
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { formatDiagnostic, UsageError } from "./diagnostics.ts";
+import { TUNE_BACKENDS } from "./tune.ts";
 
 /** Subcommands: each module exports `run(argv): Promise<number>` (the exit code). */
 const SUBCOMMANDS = ["explain", "init", "import-hf", "report", "sample"] as const;
@@ -38,7 +39,7 @@ export async function main(argv: string[]): Promise<number> {
       .option("watch", { type: "boolean", default: false, describe: "regenerate whenever a spec or a module it names changes" })
       .option("target", { type: "string", default: "typescript", choices: ["typescript", "pytorch", "all"], describe: "train.ts, train.py (PyTorch, torchrun-ready), or both (train.py where the spec allows it)" })
       .option("tune", { type: "boolean", default: false, describe: "time the model's formulations on this machine and emit the fastest (output then depends on the machine)" })
-      .option("tune-backend", { type: "string", default: "wasm", choices: ["wasm", "cpu", "tensorflow"], describe: "backend to tune for" })
+      .option("tune-backend", { type: "string", default: "wasm", choices: [...TUNE_BACKENDS], describe: "backend to tune for (webgpu: where @tensorflow/tfjs-backend-webgpu and an adapter exist)" })
       .epilogue("Commands: explain <spec.ts> [--json] | init [name] | import-hf <training_args.json> | report <outputDir> | sample <modelDir> --prompt TEXT")
       .strict()
       .exitProcess(false)

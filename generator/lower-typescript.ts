@@ -131,6 +131,8 @@ export function lowerTypeScript(plan: TrainingPlan): TypeScriptProgram {
     }
   }
   const model = plan.model;
+  const afterBackend: Lines = [];
+  const runNotes: Lines = [];
   const modelBefore: Lines = [];
   const modelAfter: Lines = [];
   let modelCall: string;
@@ -142,11 +144,13 @@ export function lowerTypeScript(plan: TrainingPlan): TypeScriptProgram {
       const describe = (f: typeof t.choice) => `${f.matmul} matmul, ${f.embedding} embedding`;
       c.raw("model", {
         name: "MODEL_FORMULATION",
-        value: `${literal(t.choice)} as const`,
+        value: `${literal({ backend: t.backend, choice: t.choice })} as const`,
         comment: [`tuned by \`gen-trainer --tune\` on the ${t.backend} backend (ms per training step):`, ...t.measured.map((m) => `  ${describe(m.formulation)}: ${m.msPerStep}${JSON.stringify(m.formulation) === JSON.stringify(t.choice) ? "  <- chosen" : ""}`)],
         note: null,
       });
-      formulation = ", formulation: MODEL_FORMULATION";
+      formulation = ", formulation: formulation.formulation";
+      afterBackend.push("// the tuned formulation on its backend; any other backend uses its own defaults (and says so)", "const formulation = formulationFor(backend, MODEL_FORMULATION);");
+      runNotes.push("if (formulation.note) log.message(formulation.note);");
     }
     modelCall = `charTransformer({ dModel: D_MODEL, layers: LAYERS, heads: HEADS, contextLength: CONTEXT_LENGTH${formulation} }, modelContext(data))`;
     modelSummary = "model: causal transformer decoder over characters (pre-LayerNorm, GELU MLP)";
@@ -273,7 +277,7 @@ export function lowerTypeScript(plan: TrainingPlan): TypeScriptProgram {
     .filter((g) => g.constants.length > 0)
     .map((g) => ({ title: g.title, constants: g.constants.map((k) => ({ ...k, comment: k.comment ?? [], trailer: k.note ? ` // ${k.note}` : "" })) }));
   add("config", { spec: commentLines(plan.files.spec).join(" "), groups });
-  add("setup", { resumable, tokenizer: tokenizerLines, dataSummary: commentLines(dataSummary).join(" "), dataCall, maxSteps, derived });
+  add("setup", { resumable, afterBackend, tokenizer: tokenizerLines, dataSummary: commentLines(dataSummary).join(" "), dataCall, maxSteps, derived });
   add("model", { before: modelBefore, after: modelAfter, summary: commentLines(modelSummary).join(" "), call: modelCall, weightDecayComment: opt.weightDecay.value > 0 ? "AdamW; biases and LayerNorm parameters get no weight decay (HF's rule)." : "AdamW (no weight decay)." });
   if (fp16) add("loss-scaler", { minScale: fp16.minScale ? "LOSS_SCALE_MIN" : "null" });
   if (best) add("best-metric");
@@ -286,7 +290,7 @@ export function lowerTypeScript(plan: TrainingPlan): TypeScriptProgram {
   if (plan.clipping) meters.push("const gradNorm = new LatestValue(); // global gradient norm of the latest step, before clipping");
   meters.push("const throughput = new Throughput();", "let schedulerStep = 0; // updates the learning-rate schedule has seen");
   if (fp16) meters.push("let skippedSteps = 0; // steps whose fp16 gradients overflowed, so no update was applied");
-  const notes: Lines = data.kind === "jsonl" ? ["log.message(`data: ${data.stats.rows} rows of ${JSONL_FILE} (${data.stats.trainRows} for training, ${data.stats.evalRows} held out), ${data.stats.truncated} truncated to MAX_LENGTH = ${MAX_LENGTH} tokens; tokenizer: ${tokenizer.vocabularySize} tokens`);"] : [];
+  const notes: Lines = [...runNotes, ...(data.kind === "jsonl" ? ["log.message(`data: ${data.stats.rows} rows of ${JSONL_FILE} (${data.stats.trainRows} for training, ${data.stats.evalRows} held out), ${data.stats.truncated} truncated to MAX_LENGTH = ${MAX_LENGTH} tokens; tokenizer: ${tokenizer.vocabularySize} tokens`);"] : [])];
   add("run-log", { console: plan.reportTo.console ? "!flags.quiet" : "false", jsonl: String(plan.reportTo.jsonl), append: resumable ? "resumed !== null" : "false", notes, meters });
   if (evaluation) add(exactMatch ? "evaluate-exact-match" : "evaluate");
   if (sample) add("samples", { topK: (sample as { topK: boolean }).topK ? "topK: SAMPLE_TOP_K, " : "", stop: plan.tokenizer ? "stopToken: tokenizer.eosTokenId ?? undefined, " : "" });
@@ -448,7 +452,8 @@ export function lowerTypeScript(plan: TrainingPlan): TypeScriptProgram {
       spec: commentLines(plan.files.spec).join(" "),
       regenerate: commentLines(regenerate).join(" "),
       run: commentLines(`npx tsx ${plan.files.program}`).join(" "),
-      flags: `[--max-steps N] [--output-dir DIR] [--backend auto|wasm|cpu|tensorflow] [--quiet]${resumable ? " [--resume [CHECKPOINT_DIR]]" : ""}`,
+      // runtime/run-flags.ts's flags (BACKEND_CHOICES of runtime/backend.ts)
+      flags: `[--max-steps N] [--output-dir DIR] [--backend auto|wasm|cpu|webgpu|tensorflow] [--threads N] [--quiet]${resumable ? " [--resume [CHECKPOINT_DIR]]" : ""}`,
       stepOrder: plan.stepOrder.join(" → "),
       callbacks: callbacks ? ",\n// with the callbacks' hooks called at HF's events" : "",
     },

@@ -8,13 +8,23 @@
  * the vocabulary). Tuning times a few training steps of each formulation with the spec's own
  * model, batch and sequence shape, interleaved, and keeps the fastest. Without --tune the
  * program uses fixed per-backend defaults, so committed goldens never depend on a machine.
+ *
+ * The tuning records the backend's tfjs name ("wasm", "cpu", "webgpu", "tensorflow"); a tuned
+ * program that runs on another backend uses that backend's defaults instead, and says so
+ * (formulationFor in runtime/models/matmul.ts).
  */
+import type { BackendChoice } from "../runtime/backend.ts";
 import type { Formulation } from "../runtime/models/matmul.ts";
+import { UsageError } from "./diagnostics.ts";
 import type { TrainingPlan } from "./plan.ts";
 
 export type { Formulation };
 
+/** The backends `--tune-backend` accepts (webgpu only where its optional packages and an adapter exist). */
+export const TUNE_BACKENDS = ["wasm", "cpu", "webgpu", "tensorflow"] as const;
+
 export interface Tuning {
+  /** The tfjs backend name the formulations were timed on. */
   backend: string;
   choice: Formulation;
   /** Median milliseconds per training step of each formulation, in the order measured. */
@@ -39,7 +49,14 @@ export async function tunePlan(plan: TrainingPlan, backend: string, rounds = 3):
   // TensorFlow.js and the runtime load only when tuning.
   const tf = await import("@tensorflow/tfjs");
   const { AdamW, charTransformer, selectBackend } = await import("../runtime/index.ts");
-  const used = await selectBackend(backend as "wasm");
+  const { UserError } = await import("../runtime/user-error.ts");
+  try {
+    await selectBackend(backend as BackendChoice);
+  } catch (error) {
+    if (error instanceof UserError) throw new UsageError(`--tune-backend ${backend}: ${error.message}`);
+    throw error;
+  }
+  const used = tf.getBackend();
   const B = plan.batch.perDevice.value;
   const x = tf.randomUniform([B, shape.T], 0, shape.vocabulary, "int32", 1);
   const y = tf.randomUniform([B, shape.T], 0, shape.vocabulary, "int32", 2);

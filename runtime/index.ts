@@ -6,7 +6,7 @@
  * presets, AdamW and schedules, gradient utilities, logging, evaluation and file IO.
  */
 export * from "./types.ts";
-export { selectBackend, type BackendChoice } from "./backend.ts";
+export { backendDevice, selectBackend, type AdapterDescription, type BackendChoice, type BackendDevice } from "./backend.ts";
 export { parseRunFlags, RunFlagError, type RunFlags } from "./run-flags.ts";
 export { Rng, mixSeed, permutation } from "./rng.ts";
 export { EpochSampler, type SamplerState } from "./sampler.ts";
@@ -17,7 +17,8 @@ export * from "./tokenizers/index.ts";
 export { jsonlData, type JsonlConfig, type JsonlStats } from "./data/jsonl.ts";
 export { chatPrompt, jsonlTexts } from "./presets/jsonl.ts";
 export { charTransformer, type CharTransformerConfig } from "./models/char-transformer.ts";
-export { type Formulation } from "./models/matmul.ts";
+export { DEFAULT_FORMULATIONS, defaultFormulation, formulationFor, FORMULATION_BACKENDS, type DefaultFormulation, type Formulation, type FormulationBackend, type TunedFormulation } from "./models/matmul.ts";
+export { MAX_WASM_THREADS } from "./wasm-threads.ts";
 export { mlp, type MlpConfig } from "./models/mlp.ts";
 export { gpt2, type Gpt2Model, type Gpt2Options } from "./models/gpt2.ts";
 export { readGpt2Folder, loadGpt2Weights, writeGpt2Folder, type Gpt2Folder, type Gpt2FolderContents, type HostTensor } from "./hf-folder.ts";

@@ -3,7 +3,9 @@
  *
  *   --max-steps N       stop after N optimizer steps (overrides the spec)
  *   --output-dir DIR    where metrics, checkpoints and the model go (overrides args.outputDir)
- *   --backend NAME      auto | wasm | cpu | tensorflow
+ *   --backend NAME      auto | webgpu | wasm | cpu | tensorflow (see backend.ts)
+ *   --threads N         wasm only: tfjs-backend-wasm's threaded SIMD build with N threads (1-8;
+ *                       see wasm-threads.ts); without it, the single-threaded SIMD build
  *   --quiet             no console output (metrics.jsonl is still written)
  *   --resume [DIR]      only in programs that save checkpoints: continue from DIR, or from the
  *                       newest complete checkpoint of the output dir
@@ -11,11 +13,14 @@
 import { parseArgs } from "node:util";
 import { BACKEND_CHOICES, type BackendChoice } from "./backend.ts";
 import { reportUserErrorsPlainly, UserError } from "./user-error.ts";
+import { threadsProblem } from "./wasm-threads.ts";
 
 export interface RunFlags {
   maxSteps: number | null;
   outputDir: string | null;
   backend: BackendChoice;
+  /** --threads: null for the wasm backend's single-threaded build (pass to selectBackend). */
+  threads: number | null;
   quiet: boolean;
   /** null: fresh run; "latest": newest checkpoint; otherwise a checkpoint folder. */
   resume: string | null;
@@ -43,6 +48,7 @@ export function parseRunFlags(argv: readonly string[], options: { resume: boolea
         "max-steps": { type: "string" },
         "output-dir": { type: "string" },
         backend: { type: "string", default: "auto" },
+        threads: { type: "string" },
         quiet: { type: "boolean", default: false },
         ...(options.resume ? { resume: { type: "string" as const } } : {}),
         help: { type: "boolean", default: false },
@@ -53,7 +59,7 @@ export function parseRunFlags(argv: readonly string[], options: { resume: boolea
     throw new RunFlagError(`${(error as Error).message}.${hint}`);
   }
   if (values.help) {
-    process.stdout.write(`usage: tsx train.ts [--max-steps N] [--output-dir DIR] [--backend ${BACKEND_CHOICES.join("|")}] [--quiet]${options.resume ? " [--resume [CHECKPOINT_DIR]]" : ""}\n`);
+    process.stdout.write(`usage: tsx train.ts [--max-steps N] [--output-dir DIR] [--backend ${BACKEND_CHOICES.join("|")}] [--threads N] [--quiet]${options.resume ? " [--resume [CHECKPOINT_DIR]]" : ""}\n`);
     process.exit(0);
   }
   const maxStepsText = values["max-steps"] as string | undefined;
@@ -65,10 +71,18 @@ export function parseRunFlags(argv: readonly string[], options: { resume: boolea
   if (!BACKEND_CHOICES.includes(backend as BackendChoice)) {
     throw new RunFlagError(`--backend must be one of ${BACKEND_CHOICES.join(", ")}, got "${backend}".`);
   }
+  const threadsText = values.threads as string | undefined;
+  const threads = threadsText === undefined ? null : Number(threadsText);
+  if (threads !== null) {
+    const problem = threadsProblem(threads);
+    if (problem) throw new RunFlagError(problem.replace(`"${threads}"`, `"${threadsText}"`));
+    if (backend !== "wasm" && backend !== "auto") throw new RunFlagError(`--threads applies to the wasm backend only, not "${backend}".`);
+  }
   return {
     maxSteps,
     outputDir: (values["output-dir"] as string | undefined) ?? null,
     backend: backend as BackendChoice,
+    threads,
     quiet: values.quiet as boolean,
     resume: (values.resume as string | undefined) ?? null,
   };

@@ -3,8 +3,12 @@
  *
  * Written at the end of a run (and into each checkpoint), so tools that read HF's
  * trainer_state.json can read ours: global_step, epoch, max_steps, log_history, best_* ...
+ * Two fields are ours: skipped_steps (fp16) and backend, the device the run trained on as
+ * selectBackend chose it ({name: "webgpu", description: "webgpu (mesa, llvmpipe, software)",
+ * adapter: {...}}; absent when nothing called selectBackend).
  */
 import { join } from "node:path";
+import { backendDevice, type BackendDevice } from "./backend.ts";
 import type { LogEntry } from "./logging.ts";
 import { sortedJson, writeFailure, writeFileAtomic } from "./files.ts";
 
@@ -20,12 +24,15 @@ export interface TrainerState {
   /** Optimizer steps skipped because fp16 gradients overflowed (0 without fp16). */
   skipped_steps: number;
   stateful_callbacks: Record<string, unknown>;
+  /** The backend and device of the run (see runtime/backend.ts). */
+  backend?: BackendDevice;
 }
 
 type Required = Pick<TrainerState, "global_step" | "epoch" | "max_steps" | "train_batch_size" | "log_history">;
 
 export function trainerState(fields: Required & Partial<TrainerState>): TrainerState {
-  return { best_metric: null, best_model_checkpoint: null, best_global_step: null, skipped_steps: 0, stateful_callbacks: {}, ...fields };
+  const device = backendDevice();
+  return { best_metric: null, best_model_checkpoint: null, best_global_step: null, skipped_steps: 0, stateful_callbacks: {}, ...(device ? { backend: device } : {}), ...fields };
 }
 
 /**

@@ -53,7 +53,7 @@ const ONE_DEVICE = "no distributed training: a generated program is one process 
 const DATA_LOADER = "no data loader: the data definition builds each batch in-process";
 const EVAL_SUMS = "evaluation keeps only loss sums and the data's own metrics (eval_loss, and eval_exact_match for addition)";
 const NO_HUB = "no Hugging Face Hub upload";
-const BACKEND = "the device is chosen when the program runs: --backend auto|wasm|cpu|tensorflow";
+const BACKEND = "the device is chosen when the program runs: --backend auto|wasm|cpu|webgpu|tensorflow (and --threads N)";
 
 /**
  * Arguments with no equivalent, with HF's defaults (and other values that ask for nothing). A

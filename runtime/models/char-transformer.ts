@@ -9,7 +9,8 @@
  * Pre-LayerNorm, multi-head causal self-attention without biases, a GELU (tanh approximation)
  * MLP of width 4·dModel with biases, no dropout. The residual stream stays a 2-D [B*T, d] tensor;
  * only attention reshapes to [B,T,H,dh] and uses rank-4 transposes (rank-5 transposes are very slow
- * on wasm). Matrix products go through fastMatmulFor(tf.getBackend()) (see matmul.ts).
+ * on wasm). Matrix products go through matmulOpsFor (the backend's default formulation unless
+ * one is given; see matmul.ts).
  *
  * Also exports helpers shared with mlp.ts (embedTokens, maskedCrossEntropySum, gelu, parameter
  * seeding and variable naming).
@@ -17,7 +18,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Batch, GenerateOptions, LossOptions, ModelContext, ModelDefinition, NamedParams } from "../types.ts";
 import { registerWasmKernels } from "../wasm-kernels.ts";
-import { matmulOpsFor, type Formulation, type MatmulOps } from "./matmul.ts";
+import { defaultFormulation, matmulOpsFor, type Formulation, type MatmulOps } from "./matmul.ts";
 import { generateWithForward } from "./generate.ts";
 import { charTransformerShapes } from "../presets/char-transformer.ts";
 
@@ -71,12 +72,12 @@ export function oneHotFloat(ids: tf.Tensor1D, depth: number): tf.Tensor2D {
  * V=100 e=128 11 vs 9; V=300 e=64 6 vs 13; V=1000 e=64 5 vs 36. wasm's GatherV2 forward itself is
  * the slow part (~10 ms), not our JS UnsortedSegmentSum (<1 ms). On cpu gather is 7-18x slower at
  * every V (its UnsortedSegmentSum runs V full-size ops). So: oneHot·matMul, except gather on wasm
- * when V > 128.
+ * when V > 128. Without `embedding`, the backend's default (DEFAULT_FORMULATIONS in matmul.ts).
  */
 export function embedTokens(mm: MatmulOps, table: tf.Tensor2D, ids: tf.Tensor, embedding?: Formulation["embedding"]): tf.Tensor2D {
   const flat = tf.reshape(tf.cast(ids, "int32"), [-1]) as tf.Tensor1D;
   const vocab = table.shape[0];
-  const gather = embedding ? embedding === "gather" : vocab > 128 && tf.getBackend() === "wasm";
+  const gather = (embedding ?? defaultFormulation(tf.getBackend(), vocab).embedding) === "gather";
   if (gather) return tf.gather(table, flat) as tf.Tensor2D;
   return mm.matMul2d(oneHotFloat(flat, vocab), table);
 }

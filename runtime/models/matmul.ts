@@ -13,8 +13,10 @@
  * column sum, and wasm's tf.sum(x, 0) is ~30x slower than the same sum written as ones[1,N]·x
  * (measured on [1024,256]: 3.5 ms vs 0.1 ms). addBroadcast/mulBroadcast do that.
  *
- * On the cpu backend all this is neutral or slightly slower, so models pick their ops with
- * fastMatmulFor(tf.getBackend()): the custom-grad versions on wasm, plain tf ops elsewhere.
+ * On the cpu backend all this is neutral or slightly slower, so models pick their ops by backend:
+ * DEFAULT_FORMULATIONS below (explicit-transpose on wasm, plain tf ops on cpu, webgpu and
+ * tensorflow), unless `gen-trainer --tune` fixed a formulation (formulationFor decides which
+ * applies when a tuned program runs on another backend).
  */
 import * as tf from "@tensorflow/tfjs";
 
@@ -132,7 +134,6 @@ export const plainMatmul: MatmulOps = {
   mulBroadcast: <T extends tf.Tensor>(x: T, g: tf.Tensor) => tf.mul(x, g) as T,
 };
 
-/** The ops to use on a backend: custom gradients on 'wasm', plain tf ops elsewhere. */
 /** How a model computes: chosen per backend by default, or fixed by `gen-trainer --tune`. */
 export interface Formulation {
   /** "explicit-transpose": custom gradients with explicit transposes (fast on wasm); "plain": tf.matMul's own. */
@@ -141,11 +142,103 @@ export interface Formulation {
   embedding: "one-hot" | "gather";
 }
 
-export function matmulOpsFor(formulation: Formulation | undefined, backendName: string): MatmulOps {
-  if (!formulation) return fastMatmulFor(backendName);
-  return formulation.matmul === "plain" ? plainMatmul : customGradMatmul;
+/** The backends with defaults of their own (tfjs backend names). */
+export type FormulationBackend = "wasm" | "cpu" | "webgpu" | "tensorflow";
+export const FORMULATION_BACKENDS: readonly FormulationBackend[] = ["wasm", "cpu", "webgpu", "tensorflow"];
+
+/** A backend's default formulation; the embedding may depend on the vocabulary size. */
+export interface DefaultFormulation {
+  matmul: Formulation["matmul"];
+  embedding: Formulation["embedding"];
+  /** When set: "gather" instead of `embedding` for vocabularies larger than this. */
+  gatherAboveVocabulary?: number;
 }
 
+/**
+ * The defaults, by backend (used when a program is not tuned, or was tuned on another backend):
+ *
+ *   wasm        explicit-transpose matmul (transpose flags are 4-5x slower, see the top of this
+ *               file); one-hot embedding, gather above 128 tokens (measured fwd+bwd for 1024 ids:
+ *               V=14 gather 11 ms vs one-hot 3.5; V=100 11 vs 9; V=300 6 vs 13; V=1000 5 vs 36)
+ *   cpu         plain matmul (explicit transposes are neutral or slower there); one-hot
+ *               embedding (cpu's UnsortedSegmentSum runs V full-size ops: gather is 7-18x slower)
+ *   webgpu      plain matmul (the GPU kernels take the transpose flags at no cost, while an
+ *               explicit transpose is an extra pass over memory) and gather embedding (one lookup
+ *               and one scatter-add kernel instead of an [N,V] one-hot product): chosen for GPUs,
+ *               not measured on one
+ *   tensorflow  plain matmul, one-hot embedding: what it had before the table (not measured)
+ *
+ * Any other backend gets the cpu row's choices.
+ */
+export const DEFAULT_FORMULATIONS: Readonly<Record<FormulationBackend, Readonly<DefaultFormulation>>> = {
+  wasm: { matmul: "explicit-transpose", embedding: "one-hot", gatherAboveVocabulary: 128 },
+  cpu: { matmul: "plain", embedding: "one-hot" },
+  webgpu: { matmul: "plain", embedding: "gather" },
+  tensorflow: { matmul: "plain", embedding: "one-hot" },
+};
+
+/** The backend's name from a tfjs name or selectBackend's description ("webgpu (mesa, llvmpipe, software)" → "webgpu"). */
+function backendName(backend: string): string {
+  return backend.trim().split(/[\s(]/)[0]!;
+}
+
+function defaultsOf(backend: string): Readonly<DefaultFormulation> {
+  const name = backendName(backend);
+  return (FORMULATION_BACKENDS as readonly string[]).includes(name) ? DEFAULT_FORMULATIONS[name as FormulationBackend] : DEFAULT_FORMULATIONS.cpu;
+}
+
+/** The default formulation on `backend` for a model with `vocabularySize` tokens. */
+export function defaultFormulation(backend: string, vocabularySize: number): Formulation {
+  const d = defaultsOf(backend);
+  const gather = d.gatherAboveVocabulary !== undefined && vocabularySize > d.gatherAboveVocabulary;
+  return { matmul: d.matmul, embedding: gather ? "gather" : d.embedding };
+}
+
+function describeFormulation(f: Formulation): string {
+  return `${f.matmul} matmul, ${f.embedding} embedding`;
+}
+
+function describeDefault(backend: string): string {
+  const d = defaultsOf(backend);
+  return `${d.matmul} matmul, ${d.embedding} embedding${d.gatherAboveVocabulary !== undefined ? `, gather above ${d.gatherAboveVocabulary} tokens` : ""}`;
+}
+
+/** What `gen-trainer --tune` recorded: the backend it timed on and the fastest formulation there. */
+export interface TunedFormulation {
+  backend: string;
+  choice: Formulation;
+}
+
+/**
+ * The formulation a program uses on the backend it runs on. `backend`: the tfjs backend name or
+ * selectBackend's description; `tuned`: the program's tuning (null when it was not tuned).
+ *
+ *   not tuned                       → formulation undefined: the backend's defaults (the model
+ *                                     resolves them per vocabulary, see DEFAULT_FORMULATIONS); no note
+ *   tuned on this backend           → the tuned formulation; no note
+ *   tuned on another backend        → undefined (this backend's defaults), and a note saying so,
+ *                                     for the program's first lines
+ */
+export function formulationFor(backend: string, tuned: TunedFormulation | null): { formulation: Formulation | undefined; note: string | null } {
+  if (!tuned) return { formulation: undefined, note: null };
+  const running = backendName(backend);
+  const tunedOn = backendName(tuned.backend);
+  if (running === tunedOn) return { formulation: { matmul: tuned.choice.matmul, embedding: tuned.choice.embedding }, note: null };
+  return {
+    formulation: undefined,
+    note:
+      `the model's formulation was tuned on the ${tunedOn} backend (${describeFormulation(tuned.choice)}), but this run is on ${running}: ` +
+      `using ${running}'s defaults instead (${describeDefault(running)}); to tune for ${running}, run gen-trainer --tune --tune-backend ${running}`,
+  };
+}
+
+/** The ops of a formulation; without one, the backend's default (DEFAULT_FORMULATIONS). */
+export function matmulOpsFor(formulation: Formulation | undefined, backendName: string): MatmulOps {
+  const matmul = formulation?.matmul ?? defaultsOf(backendName).matmul;
+  return matmul === "plain" ? plainMatmul : customGradMatmul;
+}
+
+/** The backend's default ops: custom gradients on wasm, plain tf ops elsewhere (DEFAULT_FORMULATIONS). */
 export function fastMatmulFor(backendName: string): MatmulOps {
-  return backendName === "wasm" ? customGradMatmul : plainMatmul;
+  return matmulOpsFor(undefined, backendName);
 }

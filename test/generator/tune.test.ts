@@ -21,8 +21,9 @@ describe("--tune", () => {
     const chosen = measured.find((l) => l.endsWith("<- chosen"))!;
     expect(ms(chosen)).toBe(Math.min(...measured.map(ms)));
     const [, matmul, embedding] = /(explicit-transpose|plain) matmul, (one-hot|gather)/.exec(chosen)!;
-    expect(minimal.code).toContain(`const MODEL_FORMULATION = { matmul: "${matmul}", embedding: "${embedding}" } as const;`);
-    expect(minimal.code).toContain("formulation: MODEL_FORMULATION");
+    expect(minimal.code).toMatch(new RegExp(`const MODEL_FORMULATION = \\{\\s*backend: "cpu",\\s*choice: \\{ matmul: "${matmul}", embedding: "${embedding}" \\},?\\s*\\} as const;`));
+    expect(minimal.code).toContain("const formulation = formulationFor(backend, MODEL_FORMULATION);");
+    expect(minimal.code).toContain("formulation: formulation.formulation");
     expect(programs[1]!.code).not.toContain("MODEL_FORMULATION");
     mkdirSync(dirname(minimal.outputPath), { recursive: true });
     writeFileSync(minimal.outputPath, minimal.code);
