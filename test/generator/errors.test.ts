@@ -111,7 +111,7 @@ describe("error messages", () => {
     const lines = (s: string) => s.split("\n").filter((l) => l.startsWith(path));
     expect(lines(explained.stderr)).toEqual(lines(generated.stderr));
     expect(lines(explained.stderr)).toEqual([
-      `${path}:6:11 error E_RANGE: args.learningRate is -1 but must be a finite number > 0.`,
+      `${path}:6:11 error E_RANGE: args.learningRate is -1 but must be a finite number >= 0.`,
       expect.stringMatching(new RegExp(`^${escape(path)}:6:29 error E_BF16: args\\.bf16 is not supported: TensorFlow\\.js has no bfloat16`)),
     ]);
     expect(explained.stderr).toMatch(/2 problems; nothing to explain\.\n$/);
