@@ -187,7 +187,7 @@ table(`fp16 emulation (binary16 rounding of gradients and block activations + lo
 const tunedPaths = { untuned: await program("bench-untuned", "perDeviceTrainBatchSize: 32"), tuned: await program("bench-tuned", "perDeviceTrainBatchSize: 32", undefined, undefined, BACKEND) };
 const tunedSamples: Record<string, number[]> = { untuned: [], tuned: [] };
 for (let round = 0; round < ROUNDS; round++) for (const k of ["untuned", "tuned"] as const) tunedSamples[k]!.push(run(tunedPaths[k]).tokensPerSec);
-const tuned = { untuned: Math.round(median(tunedSamples.untuned!)), tuned: Math.round(median(tunedSamples.tuned!)), choice: /const MODEL_FORMULATION = (.*) as const;/.exec(readFileSync(tunedPaths.tuned, "utf8"))?.[1] ?? "?" };
+const tuned = { untuned: Math.round(median(tunedSamples.untuned!)), tuned: Math.round(median(tunedSamples.tuned!)), choice: /const MODEL_FORMULATION = ([\s\S]*?) as const;/.exec(readFileSync(tunedPaths.tuned, "utf8"))?.[1]?.replace(/\s+/g, " ") ?? "?" };
 console.log(`\ngenerate-time tuning (${BACKEND}, char-transformer d64, batch 32): untuned ${tuned.untuned} tokens/s, tuned ${tuned.tuned} tokens/s (${(tuned.tuned / tuned.untuned).toFixed(2)}), chose ${tuned.choice}`);
 
 const roundMs = await fp16RoundCost();
