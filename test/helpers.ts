@@ -158,3 +158,17 @@ export function runPython(script: string, args: string[] = [], env: Record<strin
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) as unknown };
 }
+
+/** Imports `module` (a path from the repository root) in a fresh node process; says whether TensorFlow.js got loaded. */
+export function loadsTensorFlow(module: string): boolean {
+  const code = [
+    `import { createRequire } from "node:module";`,
+    `await import(${JSON.stringify(module)});`,
+    `const cjs = Object.keys(createRequire(import.meta.url).cache).filter((k) => k.includes("@tensorflow"));`,
+    `console.log(JSON.stringify({ engine: globalThis._tfengine !== undefined, cjs: cjs.length }));`,
+  ].join("\n");
+  const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`importing ${module} failed: ${r.stderr}`);
+  const { engine, cjs } = JSON.parse(r.stdout.trim().split("\n").pop()!) as { engine: boolean; cjs: number };
+  return engine || cjs > 0;
+}

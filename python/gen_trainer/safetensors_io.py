@@ -29,7 +29,7 @@ from typing import Dict, Mapping, Optional, Tuple
 
 import torch
 
-from .files import js_json, js_number, remove_quietly
+from .files import js_json, js_number, write_file_durable
 
 __all__ = [
     "SafetensorsError",
@@ -256,20 +256,7 @@ def write_safetensors(path: str, tensors: Mapping[str, torch.Tensor], metadata: 
     """Writes tensors to ``path`` and fsyncs before closing, so that a following rename (done by
     the caller, for atomic replacement) never exposes a half-written file after a crash. A write
     that fails (a full disk) removes the partial file and raises the system error."""
-    data = encode_safetensors(tensors, metadata)
-    f = open(path, "wb")
-    try:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    except BaseException:
-        try:
-            f.close()
-        except OSError:
-            pass
-        remove_quietly(path)
-        raise
-    f.close()
+    write_file_durable(path, encode_safetensors(tensors, metadata))
 
 
 def _node_message(error: OSError, path: str) -> str:

@@ -18,7 +18,7 @@ import type { Tokenizer } from "../../runtime/tokenizers/tokenizer.ts";
 import type { Batch } from "../../runtime/types.ts";
 import { UserError } from "../../runtime/user-error.ts";
 import { chatJsonl } from "../../scripts/make-chat-data.ts";
-import { ROOT } from "../helpers.ts";
+import { loadsTensorFlow, ROOT } from "../helpers.ts";
 
 const DIR = join(ROOT, ".tmp", "jsonl-test");
 mkdirSync(DIR, { recursive: true });
@@ -466,18 +466,6 @@ describe.skipIf(!existsSync(TOKENIZERS_INDEX))("jsonl data with runtime/tokenize
 
 describe("runtime/presets/jsonl.ts", () => {
   it("imports without loading TensorFlow.js (and the check does see it for runtime/data/jsonl.ts)", () => {
-    const loadsTensorFlow = (module: string): boolean => {
-      const code = [
-        `import { createRequire } from "node:module";`,
-        `await import(${JSON.stringify(module)});`,
-        `const cjs = Object.keys(createRequire(import.meta.url).cache).filter((k) => k.includes("@tensorflow"));`,
-        `console.log(JSON.stringify({ engine: globalThis._tfengine !== undefined, cjs: cjs.length }));`,
-      ].join("\n");
-      const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
-      expect(r.status, r.stderr).toBe(0);
-      const { engine, cjs } = JSON.parse(r.stdout.trim().split("\n").pop()!) as { engine: boolean; cjs: number };
-      return engine || cjs > 0;
-    };
     expect(loadsTensorFlow("./runtime/presets/jsonl.ts")).toBe(false);
     expect(loadsTensorFlow("./runtime/data/jsonl.ts")).toBe(true);
   });

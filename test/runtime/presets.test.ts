@@ -14,24 +14,11 @@ import { additionData } from "../../runtime/data/addition.ts";
 import { textData } from "../../runtime/data/text.ts";
 import { ADDITION_TOKENS, additionExample, additionProblemCount, additionSequenceLength, additionSizes, additionText, textSplits } from "../../runtime/presets/index.ts";
 import type { Batch, DatasetDefinition } from "../../runtime/types.ts";
-import { ROOT } from "../helpers.ts";
+import { loadsTensorFlow, ROOT } from "../helpers.ts";
 
 const DIR = join(ROOT, ".tmp", "presets-test");
 mkdirSync(DIR, { recursive: true });
 
-/** Imports `module` in a fresh node process; says whether TensorFlow.js got loaded. */
-function loadsTensorFlow(module: string): boolean {
-  const code = [
-    `import { createRequire } from "node:module";`,
-    `await import(${JSON.stringify(module)});`,
-    `const cjs = Object.keys(createRequire(import.meta.url).cache).filter((k) => k.includes("@tensorflow"));`,
-    `console.log(JSON.stringify({ engine: globalThis._tfengine !== undefined, cjs: cjs.length }));`,
-  ].join("\n");
-  const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
-  expect(r.status, r.stderr).toBe(0);
-  const { engine, cjs } = JSON.parse(r.stdout.trim().split("\n").pop()!) as { engine: boolean; cjs: number };
-  return engine || cjs > 0;
-}
 
 /** The full sequences ("12+34=64$") of a batch: the first input, then every target; padding stripped. */
 function sequences(batch: Batch): string[] {
