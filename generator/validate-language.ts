@@ -11,6 +11,7 @@ import { join, resolve } from "node:path";
 import { GPT2_DEFAULTS } from "../runtime/presets/gpt2.ts";
 import { checkJsonlFile, JSONL_DEFAULTS } from "../runtime/presets/jsonl.ts";
 import { GPT2_VOCABULARY_SIZE } from "../runtime/tokenizers/facts.ts";
+import { tokenizerFromFile } from "../runtime/tokenizers/file.ts";
 import type { Checker, Obj } from "./validate.ts";
 
 export const GPT2_KEYS = ["preset", "nLayer", "nHead", "nEmbd", "nPositions", "layerNormEpsilon", "from"];
@@ -95,12 +96,9 @@ export function tokenizerVocabularySize(tokenizer: unknown, specDir: string): nu
   if (isObject(tokenizer) && isObject(tokenizer.train) && typeof tokenizer.train.vocabSize === "number") return tokenizer.train.vocabSize;
   if (isObject(tokenizer) && typeof tokenizer.file === "string") {
     try {
-      const json = JSON.parse(readFileSync(resolve(specDir, tokenizer.file), "utf8")) as { model?: { vocab?: Record<string, number> | [string, number][] }; added_tokens?: { id: number }[] };
-      const vocab = json.model?.vocab;
-      const ids = [...(Array.isArray(vocab) ? vocab.map((_, i) => i) : Object.values(vocab ?? {})), ...(json.added_tokens ?? []).map((t) => t.id)];
-      return ids.length ? Math.max(...ids) + 1 : null;
+      return tokenizerFromFile(resolve(specDir, tokenizer.file)).vocabularySize;
     } catch {
-      return null;
+      return null; // a broken file is reported by validateTokenizer's file check
     }
   }
   return null;

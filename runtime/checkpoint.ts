@@ -24,7 +24,6 @@
  * and the position in it, and nothing else random runs during training.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
-import { open } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { LossScaler, LossScalerState } from "./loss-scaler.ts";

@@ -17,7 +17,8 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { textSplits } from "../../runtime/presets/index.ts";
 import { checkJsonlFile } from "../../runtime/presets/jsonl.ts";
-import { tokenizerVocabularySize } from "../validate-language.ts";
+import { GPT2_VOCABULARY_SIZE } from "../../runtime/tokenizers/facts.ts";
+import { tokenizerFromFile } from "../../runtime/tokenizers/file.ts";
 import { constantWithWarmup, cosineWithWarmup, linearWithWarmup } from "../../runtime/schedule.ts";
 import { UsageError } from "../diagnostics.ts";
 import type { LoadedSpec } from "../load-spec.ts";
@@ -101,7 +102,9 @@ function dataFacts(plan: TrainingPlan, loaded: LoadedSpec): DataFacts {
   if (data.kind === "jsonl") {
     const { rows } = checkJsonlFile(resolve(dirname(loaded.path), data.source), { completionOnlyLoss: data.completionOnlyLoss.value });
     const held = Math.floor(rows * data.evalFraction.value);
-    const vocab = plan.tokenizer ? tokenizerVocabularySize(plan.tokenizer.kind === "gpt2" ? "gpt2" : plan.tokenizer.kind === "train" ? { train: { vocabSize: plan.tokenizer.vocabSize.value } } : plan.tokenizer.kind === "file" ? { file: plan.tokenizer.source } : "char", dirname(loaded.path)) : null;
+    // Known at generation time except a character tokenizer's (its alphabet is counted when the program runs).
+    const t = plan.tokenizer;
+    const vocab = t?.kind === "gpt2" ? GPT2_VOCABULARY_SIZE : t?.kind === "train" ? t.vocabSize.value : t?.kind === "file" ? tokenizerFromFile(resolve(dirname(loaded.path), t.source)).vocabularySize : null;
     return {
       kind: "jsonl",
       description: `${count(rows)} rows of ${data.source}: ${count(rows - held)} for training, ${count(held)} held out; each row one sequence of at most ${data.maxLength.value} tokens (longer rows truncated, counted when the program starts)${data.completionOnlyLoss.value ? "; loss on completion tokens only" : ""}`,

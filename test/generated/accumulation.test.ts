@@ -7,7 +7,7 @@
 //   8. grad_norm is logged exactly when clipping is on.
 // Specs are written at run time under .tmp/ (inside the repo, so `gen-trainer` resolves).
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -9,7 +9,6 @@
  * every tensor bit for bit, the model trains without leaking tensors, and gpt2Shapes is exactly
  * what createParameters creates.
  */
-import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -25,7 +24,7 @@ import { sortedJson } from "../../runtime/files.ts";
 import { registerWasmKernels } from "../../runtime/wasm-kernels.ts";
 import { UserError } from "../../runtime/user-error.ts";
 import type { Batch, NamedParams } from "../../runtime/types.ts";
-import { loadsTensorFlow, ROOT, runPython, tempDir, torchMissing } from "../helpers.ts";
+import { loadsTensorFlow, runPython, tempDir, torchMissing } from "../helpers.ts";
 
 const TORCH_MISSING = torchMissing();
 const WORK = tempDir("gen-trainer-gpt2-");

@@ -8,7 +8,6 @@
  * Tokenizers: a small stub char tokenizer written here (special tokens read as one id each), and,
  * when it exists, runtime/tokenizers' charTokenizer.
  */
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";

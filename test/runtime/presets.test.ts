@@ -4,7 +4,6 @@
  * runtime's addition data is written exactly as additionExample says, and textSplits gives the
  * sizes runtime/data/text.ts really has.
  */
-import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
